@@ -1,0 +1,1 @@
+"""accbooks provider: client, mapping and sandbox."""

@@ -1,0 +1,1 @@
+"""accountingsuite provider: client, mapping and sandbox."""

@@ -1,0 +1,1 @@
+"""accountsiq provider: client, mapping and sandbox."""

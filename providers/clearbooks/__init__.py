@@ -1,0 +1,1 @@
+"""clearbooks provider: client, mapping and sandbox."""
