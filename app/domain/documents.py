@@ -13,7 +13,7 @@ from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from app.domain.money import Amount, Rounding, quantize
+from app.domain.money import Amount, Rounding, minor_units
 from app.domain.record import Record
 
 _HUNDRED = Decimal(100)
@@ -55,16 +55,21 @@ class InvoiceLine(BaseModel):
             raise ValueError("a VAT rate must be between 0 and 100 per cent")
         return value
 
-    def net(self, currency: str, rounding: Rounding = Rounding.HALF_UP) -> Decimal:
-        gross_price = self.quantity * self.unit_price
+    def amounts(self, quantum: Decimal, rounding: str) -> tuple[Decimal, Decimal]:
+        """(net, VAT) of the line, each rounded to ``quantum`` (the currency's minor unit)."""
+        amount = self.quantity * self.unit_price
         if self.discount_percent:
-            gross_price = gross_price * (_HUNDRED - self.discount_percent) / _HUNDRED
-        return quantize(gross_price, currency, rounding)
+            amount = amount * (_HUNDRED - self.discount_percent) / _HUNDRED
+        net = amount.quantize(quantum, rounding)
+        if self.vat_amount is not None:
+            return net, self.vat_amount.quantize(quantum, rounding)
+        return net, (net * self.vat_rate / _HUNDRED).quantize(quantum, rounding)
+
+    def net(self, currency: str, rounding: Rounding = Rounding.HALF_UP) -> Decimal:
+        return self.amounts(Decimal(1).scaleb(-minor_units(currency)), str(rounding))[0]
 
     def vat(self, currency: str, rounding: Rounding = Rounding.HALF_UP) -> Decimal:
-        if self.vat_amount is not None:
-            return quantize(self.vat_amount, currency, rounding)
-        return quantize(self.net(currency, rounding) * self.vat_rate / _HUNDRED, currency, rounding)
+        return self.amounts(Decimal(1).scaleb(-minor_units(currency)), str(rounding))[1]
 
 
 class Totals(NamedTuple):
@@ -113,14 +118,13 @@ class SalesDocument(Record):
         return self
 
     def totals(self) -> Totals:
+        quantum = Decimal(1).scaleb(-minor_units(self.currency))
+        rounding = str(self.rounding)
         net = vat = Decimal(0)
         for line in self.lines:
-            line_net = line.net(self.currency, self.rounding)
+            line_net, line_vat = line.amounts(quantum, rounding)
             net += line_net
-            if line.vat_amount is not None:
-                vat += quantize(line.vat_amount, self.currency, self.rounding)
-            else:
-                vat += quantize(line_net * line.vat_rate / _HUNDRED, self.currency, self.rounding)
+            vat += line_vat
         gross = net + vat
         due = Decimal(0) if self.status is DocumentStatus.VOID else gross - self.amount_paid
         return Totals(net, vat, gross, due)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -66,18 +67,14 @@ _CATALOGUE = [
     ("Copper pipe, 3m", "PLM-CU3", "27.36", "4000", "standard"),
 ]
 
-_FIRST = "Amelia Oliver Isla George Ava Harry Mia Noah Ivy Leo Freya Oscar Grace Arthur Sophie Jack Aoife Eoin " \
-    "Siobhán Ciarán Zoë Rhys Dafydd Catrin Priya Arjun Fatima Yusuf Chloé Mateusz".split()
-_LAST = "Smith Jones Taylor Brown Williams Wilson Johnson Davies Patel Wright Murphy O'Brien Walsh Evans " \
-    "Thomas Roberts Kowalski Hughes Edwards Khan Lewis Clarke Byrne Nguyen".split()
-_TRADE = "Joinery Plumbing Bakery Studio Logistics Dental Motors Florists Print Surveyors Coffee Roasters " \
-    "Tiling Electrical Architects Catering Opticians Garden Design Kennels Brewing Analytics Cycles".split()
-_PLACE = "Harbour Meadow Kingsway Riverside Oakfield Northgate Elm Tree Castle Brook Highfield Millbank " \
-    "Station Orchard Westcliff Thornbury Abbey Bridgewater Hillside Greenway Foxley Ashdown".split()
+_FIRST = ["Amelia", "Oliver", "Isla", "George", "Ava", "Harry", "Mia", "Noah", "Ivy", "Leo", "Freya", "Oscar", "Grace", "Arthur", "Sophie", "Jack", "Aoife", "Eoin", "Siobhán", "Ciarán", "Zoë", "Rhys", "Dafydd", "Catrin", "Priya", "Arjun", "Fatima", "Yusuf", "Chloé", "Mateusz"]
+_LAST = ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel", "Wright", "Murphy", "O'Brien", "Walsh", "Evans", "Thomas", "Roberts", "Kowalski", "Hughes", "Edwards", "Khan", "Lewis", "Clarke", "Byrne", "Nguyen"]
+_TRADE = ["Joinery", "Plumbing", "Bakery", "Studio", "Logistics", "Dental", "Motors", "Florists", "Print", "Surveyors", "Coffee", "Roasters", "Tiling", "Electrical", "Architects", "Catering", "Opticians", "Garden", "Design", "Kennels", "Brewing", "Analytics", "Cycles"]
+_PLACE = ["Harbour", "Meadow", "Kingsway", "Riverside", "Oakfield", "Northgate", "Elm", "Tree", "Castle", "Brook", "Highfield", "Millbank", "Station", "Orchard", "Westcliff", "Thornbury", "Abbey", "Bridgewater", "Hillside", "Greenway", "Foxley", "Ashdown"]
 _SUFFIX = ["Ltd", "Ltd", "LLP", "& Co", "& Sons", "Partners", "Group", ""]
 _TOWNS = [("Bristol", "BS1"), ("Leeds", "LS1"), ("Manchester", "M1"), ("Cardiff", "CF10"), ("Belfast", "BT1"),
           ("Dublin", "D02"), ("Glasgow", "G1"), ("Norwich", "NR1"), ("York", "YO1"), ("Bath", "BA1")]
-_STREETS = "High Street|Station Road|Church Lane|Mill Road|Victoria Street|Park Avenue|Queen's Road".split("|")
+_STREETS = ["High Street", "Station Road", "Church Lane", "Mill Road", "Victoria Street", "Park Avenue", "Queen's Road"]
 
 
 @dataclass(frozen=True)
@@ -153,7 +150,7 @@ class DemoCompany:
             yield Customer.model_construct(
                 local_id=None, remote_id=self.customer_remote_id(index), payload_hash=None, remote_version=None,
                 name=name, contact_name=f"{first} {last}",
-                email=f"{first.lower().replace('ö', 'o')}@{slug}.example",
+                email=f"{_ascii(first.lower())}@{_ascii(slug)}.example",
                 phone=f"0{rng.randrange(1100, 1999)} {rng.randrange(100000, 999999)}",
                 address=Address(line1=f"{rng.randrange(1, 250)} {rng.choice(_STREETS)}", town=town,
                                 postcode=f"{area} {rng.randrange(1, 9)}{rng.choice('ABDEFGHJ')}"
@@ -196,7 +193,7 @@ class DemoCompany:
                 invoice.__dict__["status"] = DocumentStatus.DRAFT
             elif roll < 0.02:
                 invoice.__dict__["status"] = DocumentStatus.VOID
-            elif age > 45 and roll < 0.92 or age > 20 and roll < 0.5:
+            elif (age > 45 and roll < 0.92) or (age > 20 and roll < 0.5):
                 invoice.__dict__["status"] = DocumentStatus.PAID
                 invoice.__dict__["amount_paid"] = gross
             elif roll < 0.97 and age > 10:
@@ -231,9 +228,7 @@ class DemoCompany:
 
     def bank_transactions(self) -> Iterator[BankTransaction]:
         current = str(self.id_offset + 1)
-        n = 0
         for payment in self.payments():
-            n += 1
             yield BankTransaction.model_construct(
                 local_id=None, remote_id=f"R{payment.remote_id}", payload_hash=None, remote_version=None,
                 bank_account_remote_id=current, date=payment.date, description=f"Receipt {payment.reference}",
@@ -283,6 +278,10 @@ class DemoCompany:
         for _day, _desc, _account, amount in self.expenses():
             balances["1200"] -= amount
         return balances
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().replace("'", "")
 
 
 _ROUNDING = Invoice.model_fields["rounding"].default

@@ -18,7 +18,7 @@ import httpx
 import uvicorn
 
 from providers.decimal_json import dumps, loads
-from providers.sandbox.faults import CONTROL_PREFIX, ConnectionDropped, FaultInjector, FaultSettings
+from providers.sandbox.faults import CONTROL_PREFIX, ConnectionDropped, FaultInjector
 from providers.sandbox.requestlog import RequestLog
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,9 @@ class _InProcessTransport(httpx.ASGITransport):
 
 
 def loopback_socket(port: int = 0) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio turns on TCP_NODELAY only then; without it a small answer waits
+    # ~40 ms on Nagle and delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     sock.listen(128)

@@ -1,0 +1,360 @@
+"""A company's local store: the facade the sync engine and the app use.
+
+Writes go through the company's single ``Writer``; reads use a read-only connection per thread, so
+the UI reads a page while a pull is storing the next one. Two kinds of write:
+
+- pulls (``upsert``): pages from the service, one transaction each, repeatable (keyed by remote id),
+  touching only rows whose payload changed, never a row with an unsent local edit;
+- edits (``save``/``delete``): one durable transaction that changes the row and appends its outbox
+  entry, so quitting, crashing or a power cut never loses a committed edit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import queue
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from app.domain import Record
+from app.domain.documents import SalesDocument
+from app.store import outbox, queries, search, tables
+from app.store.database import connect
+from app.store.schema import CUSTOMER_INDEXES, INVOICE_INDEXES, ensure_indexes_sql
+from app.store.tables import TableSpec
+from app.store.writer import Writer, transaction
+
+R = TypeVar("R", bound=Record)
+
+_SYNC_COLUMNS = ("remote_id", "payload_hash", "remote_version")
+
+
+def _upsert_sql(spec: TableSpec) -> str:
+    updates = ", ".join(f"{c} = excluded.{c}" for c in spec.columns if c != "remote_id")
+    return (f"INSERT INTO {spec.table} ({', '.join(spec.columns)}) VALUES ({spec.values_clause()}) "
+            f"ON CONFLICT(remote_id) DO UPDATE SET {updates} "
+            f"WHERE {spec.table}.payload_hash IS NOT excluded.payload_hash AND NOT EXISTS ("
+            f"SELECT 1 FROM outbox o WHERE o.entity = '{spec.entity}' AND o.record_id = {spec.table}.id "
+            "AND o.state != 'done')")
+
+
+def _row_hash(row: tuple) -> str:
+    return hashlib.blake2b(repr(row).encode(), digest_size=12).hexdigest()
+
+
+class CompanyStore:
+    def __init__(self, path: Path | str, *, create: bool = False):
+        self.path = Path(path)
+        self.writer = Writer(self.path, create=create)
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+
+    @classmethod
+    def create(cls, path: Path | str) -> CompanyStore:
+        """A new, empty company file; refuses if one already exists at ``path``."""
+        return cls(path, create=True)
+
+    @classmethod
+    def open(cls, path: Path | str) -> CompanyStore:
+        return cls(path)
+
+    def close(self) -> None:
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        self.writer.close()
+
+    def __enter__(self) -> CompanyStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, read_only=True)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    def get(self, spec: TableSpec, local_id: int) -> Any | None:
+        conn = self.reader()
+        conn.row_factory = sqlite3.Row
+        try:
+            row = conn.execute(spec.select_sql(), (local_id,)).fetchone()
+        finally:
+            conn.row_factory = None
+        return None if row is None else spec.from_row(row)
+
+    def get_by_remote_id(self, spec: TableSpec, remote_id: str) -> Any | None:
+        found = self.reader().execute(f"SELECT id FROM {spec.table} WHERE remote_id = ?", (remote_id,)).fetchone()
+        return None if found is None else self.get(spec, found[0])
+
+    def page(self, view: queries.View, filters: queries.Filters, sort: queries.Sort,
+             after: tuple[Any, int] | None = None, limit: int = 100) -> queries.Page:
+        return queries.page(self.reader(), view, filters, sort, after, limit)
+
+    def count(self, view: queries.View, filters: queries.Filters) -> int:
+        return queries.count(self.reader(), view, filters)
+
+    def outbox_counts(self) -> dict[str, int]:
+        return outbox.counts(self.reader())
+
+    def outbox_entries(self, states: tuple[str, ...] = outbox.OPEN_STATES) -> list[outbox.OutboxEntry]:
+        return outbox.entries(self.reader(), states)
+
+    def record_state(self, spec: TableSpec, local_id: int) -> str | None:
+        return outbox.record_state(self.reader(), spec.entity, local_id)
+
+    # --- pulling -------------------------------------------------------------------------------
+
+    def upsert_now(self, spec: TableSpec, records: Iterable[Record]) -> int:
+        """Store one page of pulled records in one transaction. Returns how many rows it changed.
+
+        Only rows whose payload changed are written (and re-indexed for search); a row with an unsent
+        local edit is left alone. Rows are built on the calling thread while the writer stores the
+        previous chunk: sqlite3 releases the GIL while it steps, so the two overlap on two cores.
+        """
+        chunks: queue.SimpleQueue[list | BaseException | None] = queue.SimpleQueue()
+        done = self.writer.submit(_store_chunks(spec, chunks))
+        hash_at = spec.columns.index("payload_hash")
+        to_row = spec.to_row
+        search_values = spec.search.values if spec.search else None
+        side_values = spec.side.values if spec.side else None
+        chunk: list[tuple[tuple, tuple | None, tuple | None]] = []
+        try:
+            for record in records:
+                row = to_row(record)
+                if row[hash_at] is None:
+                    row = (*row[:hash_at], _row_hash(row), *row[hash_at + 1:])
+                chunk.append((row, search_values(record) if search_values else None,
+                              side_values(record) if side_values else None))
+                if len(chunk) == _CHUNK:
+                    chunks.put(chunk)
+                    chunk = []
+        except BaseException as error:
+            chunks.put(error)
+            done.exception()
+            raise
+        chunks.put(chunk)
+        chunks.put(None)
+        return done.result()
+
+    async def upsert(self, spec: TableSpec, records: Iterable[Record]) -> int:
+        return await asyncio.to_thread(self.upsert_now, spec, records)
+
+    def begin_bulk_load(self) -> bool:
+        """Before a first full pull into an empty company: drop the sort indexes, to be built once at the end.
+        Returns False (and changes nothing) if the company already holds documents."""
+        def job(conn: sqlite3.Connection) -> bool:
+            if conn.execute("SELECT 1 FROM invoices LIMIT 1").fetchone():
+                return False
+            for name in (*INVOICE_INDEXES, *CUSTOMER_INDEXES):
+                conn.execute(f"DROP INDEX IF EXISTS {name}")
+            return True
+        return self.writer.run(job)
+
+    def end_bulk_load(self) -> None:
+        """Build any missing index and refresh the planner's statistics and the customers' balances."""
+        def job(conn: sqlite3.Connection) -> None:
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.executescript(ensure_indexes_sql())
+            conn.execute("ANALYZE")
+        self.writer.run(job)
+        self.refresh_balances()
+
+    def refresh_balances(self, customer_ids: Iterable[int] | None = None) -> None:
+        """What each customer owes, from their open documents (credit notes count against it)."""
+        owed = ("coalesce((SELECT sum(CASE i.kind WHEN 'credit_note' THEN -i.amount_due ELSE i.amount_due END) "
+                "FROM invoices i WHERE i.customer_id = customers.id AND i.status NOT IN ('draft', 'void')), 0)")
+
+        def job(conn: sqlite3.Connection) -> None:
+            with transaction(conn, durable=False):
+                if customer_ids is None:
+                    conn.execute(f"UPDATE customers SET balance = {owed}")
+                else:
+                    conn.executemany(f"UPDATE customers SET balance = {owed} WHERE id = ?",
+                                     [(i,) for i in customer_ids])
+        self.writer.run(job)
+
+    # --- editing -------------------------------------------------------------------------------
+
+    def _save_job(self, spec: TableSpec, record: R):
+        def job(conn: sqlite3.Connection) -> R:
+            with transaction(conn, durable=True):
+                saved = _save(conn, spec, record)
+            return saved
+        return job
+
+    def save(self, spec: TableSpec, record: R) -> R:
+        """Create or update a record locally and queue it for the service; returns it with its local id."""
+        saved = self.writer.run(self._save_job(spec, record))
+        self._after_edit(spec, saved)
+        return saved
+
+    async def save_async(self, spec: TableSpec, record: R) -> R:
+        saved = await self.writer.run_async(self._save_job(spec, record))
+        self._after_edit(spec, saved)
+        return saved
+
+    def delete(self, spec: TableSpec, local_id: int) -> None:
+        """Remove a record locally and queue the deletion (or cancel its unsent creation)."""
+        def job(conn: sqlite3.Connection) -> Record | None:
+            with transaction(conn, durable=True):
+                return _delete(conn, spec, local_id)
+        removed = self.writer.run(job)
+        if removed is not None:
+            self._after_edit(spec, removed)
+
+    def _after_edit(self, spec: TableSpec, record: Record) -> None:
+        if isinstance(record, SalesDocument) and record.customer_local_id is not None:
+            self.refresh_balances([record.customer_local_id])
+
+
+
+
+def _store_chunks(spec: TableSpec, chunks: queue.SimpleQueue):
+    sql = _upsert_sql(spec)
+    hash_at = spec.columns.index("payload_hash")
+
+    def job(conn: sqlite3.Connection) -> int:
+        changed = 0
+        with transaction(conn, durable=False):
+            held = {r[0] for r in conn.execute(
+                "SELECT DISTINCT record_id FROM outbox WHERE entity = ? AND state != 'done'", (spec.entity,))}
+            while (chunk := chunks.get()) is not None:
+                if isinstance(chunk, BaseException):
+                    raise chunk  # rolls the page back: nothing of it is stored
+                changed += _store_chunk(conn, spec, sql, hash_at, held, chunk)
+        return changed
+    return job
+
+
+def _store_chunk(conn: sqlite3.Connection, spec: TableSpec, sql: str, hash_at: int, held: set[int],
+                 chunk: list[tuple[tuple, tuple | None, tuple | None]]) -> int:
+    latest = {item[0][0]: item for item in chunk}  # a repeated remote id: the last one wins
+    marks = ",".join("?" * len(latest))
+    known = {r[0]: (r[1], r[2]) for r in conn.execute(
+        f"SELECT remote_id, id, payload_hash FROM {spec.table} WHERE remote_id IN ({marks})", list(latest))}
+    new, changed = [], []
+    for remote_id, item in latest.items():
+        found = known.get(remote_id)
+        if found is None:
+            new.append(item)
+        elif found[1] != item[0][hash_at] and found[0] not in held:
+            changed.append((found[0], *item))
+    conn.executemany(sql, [row for row, _, _ in new] + [row for _, row, _, _ in changed])
+    if not (spec.search or spec.side) or not (new or changed):
+        return len(new) + len(changed)
+    ids = dict(conn.execute(f"SELECT remote_id, id FROM {spec.table} WHERE remote_id IN "
+                            f"({','.join('?' * len(new))})", [row[0] for row, _, _ in new]).fetchall()) if new else {}
+    written = [(ids[row[0]], found_search, side) for row, found_search, side in new] + \
+              [(rowid, found_search, side) for rowid, _, found_search, side in changed]
+    if spec.side is not None:
+        _write_side(conn, spec, [(rowid, side) for rowid, _, side in written])
+    if spec.search is not None:
+        if new:
+            search.index(conn, spec.search, [(rowid, values) for rowid, values, _ in written[:len(new)]],
+                         replace=False)
+        if changed:
+            search.index(conn, spec.search, [(rowid, values) for rowid, values, _ in written[len(new):]],
+                         replace=True)
+    return len(new) + len(changed)
+
+
+def _write_side(conn: sqlite3.Connection, spec: TableSpec, items: list[tuple[int, tuple]]) -> None:
+    side = spec.side
+    assert side is not None
+    conn.executemany(f"INSERT OR REPLACE INTO {side.table} ({side.key}, {', '.join(side.columns)}) "
+                     f"VALUES ({', '.join('?' * (len(side.columns) + 1))})", [(rowid, *v) for rowid, v in items])
+
+
+_CHUNK = 250
+
+
+def _save(conn: sqlite3.Connection, spec: TableSpec, record: R) -> R:
+    if isinstance(record, SalesDocument):
+        record = _link_customer(conn, record)
+    row = dict(zip(spec.columns, spec.to_row(record), strict=True))
+    editable = [c for c in spec.columns if c not in _SYNC_COLUMNS]
+    if record.local_id is None:
+        cursor = conn.execute(
+            f"INSERT INTO {spec.table} ({', '.join(editable)}) VALUES ({', '.join('?' * len(editable))})",
+            [row[c] for c in editable])
+        saved = record.model_copy(update={"local_id": cursor.lastrowid, "remote_id": None})
+        if spec.side is not None:
+            _write_side(conn, spec, [(saved.local_id, spec.side.values(saved))])
+        if spec.search is not None:
+            search.index(conn, spec.search, [(saved.local_id, spec.search.values(saved))], replace=False)
+        outbox.append(conn, spec.entity, saved.local_id, "create", saved.model_dump(mode="json"), None, None)
+        return saved
+    current = _current(conn, spec, record.local_id)
+    if current is None:
+        raise LookupError(f"This {spec.entity.replace('_', ' ')} no longer exists; it may have been deleted.")
+    conn.execute(f"UPDATE {spec.table} SET {', '.join(f'{c} = ?' for c in editable)} WHERE id = ?",
+                 [*(row[c] for c in editable), record.local_id])
+    saved = record.model_copy(update={"remote_id": current.remote_id, "payload_hash": current.payload_hash,
+                                      "remote_version": current.remote_version})
+    if spec.side is not None:
+        _write_side(conn, spec, [(saved.local_id, spec.side.values(saved))])
+    if spec.search is not None:
+        search.index(conn, spec.search, [(saved.local_id, spec.search.values(saved))], replace=True)
+    outbox.append(conn, spec.entity, saved.local_id, "update", saved.model_dump(mode="json"),
+                  current.model_dump(mode="json"), current.remote_version)
+    return saved
+
+
+def _delete(conn: sqlite3.Connection, spec: TableSpec, local_id: int) -> Record | None:
+    current = _current(conn, spec, local_id)
+    if current is None:
+        return None
+    conn.execute(f"DELETE FROM {spec.table} WHERE id = ?", (local_id,))
+    if spec.search is not None:
+        search.unindex(conn, spec.search, local_id)
+    if current.remote_id is None:
+        # Never reached the service: cancel what was waiting instead of sending create-then-delete.
+        for entry in outbox.entries(conn, ("pending", "failed")):
+            if entry.entity == spec.entity and entry.record_id == local_id:
+                outbox.mark(conn, entry.id, "done", "cancelled: deleted before it was sent", attempt=False)
+        if not conn.execute("SELECT 1 FROM outbox WHERE entity = ? AND record_id = ? AND state = 'in_flight'",
+                            (spec.entity, local_id)).fetchone():
+            return current
+    outbox.append(conn, spec.entity, local_id, "delete", {"local_id": local_id, "remote_id": current.remote_id},
+                  current.model_dump(mode="json"), current.remote_version)
+    return current
+
+
+def _current(conn: sqlite3.Connection, spec: TableSpec, local_id: int) -> Any | None:
+    conn.row_factory = sqlite3.Row
+    try:
+        row = conn.execute(spec.select_sql(), (local_id,)).fetchone()
+    finally:
+        conn.row_factory = None
+    return None if row is None else spec.from_row(row)
+
+
+def _link_customer(conn: sqlite3.Connection, doc: SalesDocument) -> SalesDocument:
+    """Fill in whichever of the customer's local id, remote id and name the document lacks."""
+    if doc.customer_local_id is not None:
+        found = conn.execute("SELECT id, remote_id, name FROM customers WHERE id = ?",
+                             (doc.customer_local_id,)).fetchone()
+    else:
+        found = conn.execute("SELECT id, remote_id, name FROM customers WHERE remote_id = ?",
+                             (doc.customer_remote_id,)).fetchone()
+    if found is None:
+        raise LookupError("The customer of this document is not in this company.")
+    return doc.model_copy(update={"customer_local_id": found[0], "customer_remote_id": found[1],
+                                  "customer_name": doc.customer_name or found[2]})
+
+
+__all__ = ["CompanyStore", "tables"]
