@@ -49,5 +49,5 @@ def dumps(value: Any) -> str:
         raise TypeError("floats are not written: use Decimal")
     text = json.dumps(value, default=_default, ensure_ascii=False, separators=(",", ":"))
     if _NONCE in text:
-        text = _MARKED.sub(r"\1", text)
+        text = _MARKED.sub(lambda match: match.group(1), text)
     return text
