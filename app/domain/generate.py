@@ -15,8 +15,8 @@ import datetime as dt
 import random
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from app.domain.banking import BankAccount, BankTransaction, Payment, PaymentDirection
 from app.domain.documents import DocumentStatus, Invoice, InvoiceLine
@@ -77,18 +77,17 @@ _TOWNS = [("Bristol", "BS1"), ("Leeds", "LS1"), ("Manchester", "M1"), ("Cardiff"
 _STREETS = ["High Street", "Station Road", "Church Lane", "Mill Road", "Victoria Street", "Park Avenue", "Queen's Road"]
 
 
-@dataclass(frozen=True)
-class Totals:
+class Counts(NamedTuple):
     customers: int
     invoices: int
 
 
-def size_of(size: str | int) -> Totals:
+def size_of(size: str | int) -> Counts:
     if isinstance(size, int) or str(size).isdigit():
         invoices = int(size)
-        return Totals(max(1, invoices // 10), invoices)
+        return Counts(max(1, invoices // 10), invoices)
     customers, invoices = SIZES[size]
-    return Totals(customers, invoices)
+    return Counts(customers, invoices)
 
 
 class DemoCompany:
