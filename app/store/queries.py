@@ -146,13 +146,26 @@ _WORD = re.compile(r"[^\W_]+")
 
 
 def fts_query(text: str) -> str:
-    """User text to an FTS5 query: every word must match, each as a prefix. Words are split as the
-    index splits them (so "INV-0042" is two words) and quoted, so no input is a syntax error."""
-    words = _WORD.findall(text)
-    return " ".join('"' + word.replace('"', '""') + '"*' for word in words)
+    """User text to an FTS5 query: every word must match; the last as a prefix (the user may still be
+    typing it), the others whole (a prefix of a common word would merge huge lists). Words are split
+    as the index splits them (so "INV-0042" is two words) and quoted, so no input is a syntax error."""
+    words = ['"' + word.replace('"', '""') + '"' for word in _WORD.findall(text)]
+    if words:
+        words[-1] += "*"
+    return " ".join(words)
 
 
-def _where(view: View, filters: Filters) -> tuple[list[str], list[Any]]:
+# Up to this many matches, a search fetches its rows by id and sorts them; past it, it walks the
+# sort's index and keeps the rows that match (cost follows the page, not the matches).
+_FEW_MATCHES = 2000
+
+
+def _match_count(conn: sqlite3.Connection, fts: str, query: str, limit: int) -> int:
+    return conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {fts} WHERE {fts} MATCH ? LIMIT ?)",
+                        (query, limit)).fetchone()[0]
+
+
+def _where(conn: sqlite3.Connection, view: View, filters: Filters) -> tuple[list[str], list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
     if filters.text:
@@ -161,7 +174,9 @@ def _where(view: View, filters: Filters) -> tuple[list[str], list[Any]]:
             clauses.append("(description LIKE ? OR reference LIKE ?)")
             params += [f"%{filters.text}%"] * 2
         elif query:
-            clauses.append(f"id IN (SELECT rowid FROM {view.fts} WHERE {view.fts} MATCH ?)")
+            few = _match_count(conn, view.fts, query, _FEW_MATCHES + 1) <= _FEW_MATCHES
+            # The unary + keeps SQLite from driving the query by id: it walks the sort index instead.
+            clauses.append(f"{'' if few else '+'}id IN (SELECT rowid FROM {view.fts} WHERE {view.fts} MATCH ?)")
             params.append(query)
     if filters.status:
         clauses.append("status = ?")
@@ -193,7 +208,7 @@ def _where(view: View, filters: Filters) -> tuple[list[str], list[Any]]:
 def page(conn: sqlite3.Connection, view: View, filters: Filters, sort: Sort,
          after: tuple[Any, int] | None = None, limit: int = 100) -> Page:
     column = view.sort_column(sort)
-    clauses, params = _where(view, filters)
+    clauses, params = _where(conn, view, filters)
     direction, beyond, id_beyond = ("DESC", "<", "<") if sort.descending else ("ASC", ">", ">")
     base = f"SELECT {view.select}, {column} FROM {view.table} WHERE " + " AND ".join(clauses or ["1"])
     raw: list[tuple] = []
@@ -213,6 +228,12 @@ def page(conn: sqlite3.Connection, view: View, filters: Filters, sort: Sort,
 
 
 def count(conn: sqlite3.Connection, view: View, filters: Filters) -> int:
-    clauses, params = _where(view, filters)
+    if view.fts and filters.text and filters == Filters(text=filters.text):
+        # Text alone: the search index counts its own matches, no table row is read.
+        query = fts_query(filters.text)
+        if not query:
+            return count(conn, view, Filters())
+        return conn.execute(f"SELECT count(*) FROM {view.fts} WHERE {view.fts} MATCH ?", (query,)).fetchone()[0]
+    clauses, params = _where(conn, view, filters)
     return conn.execute(f"SELECT count(*) FROM {view.table} WHERE " + " AND ".join(clauses or ["1"]),
                         params).fetchone()[0]

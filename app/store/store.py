@@ -12,11 +12,12 @@ the UI reads a page while a pull is storing the next one. Two kinds of write:
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import json
 import queue
 import sqlite3
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,10 +41,6 @@ def _upsert_sql(spec: TableSpec) -> str:
             f"WHERE {spec.table}.payload_hash IS NOT excluded.payload_hash AND NOT EXISTS ("
             f"SELECT 1 FROM outbox o WHERE o.entity = '{spec.entity}' AND o.record_id = {spec.table}.id "
             "AND o.state != 'done')")
-
-
-def _row_hash(row: tuple) -> str:
-    return hashlib.blake2b(repr(row).encode(), digest_size=12).hexdigest()
 
 
 class CompanyStore:
@@ -125,28 +122,37 @@ class CompanyStore:
         local edit is left alone. Rows are built on the calling thread while the writer stores the
         previous chunk: sqlite3 releases the GIL while it steps, so the two overlap on two cores.
         """
-        chunks: queue.SimpleQueue[list | BaseException | None] = queue.SimpleQueue()
+        chunks: queue.SimpleQueue[_Chunk | BaseException | None] = queue.SimpleQueue()
         done = self.writer.submit(_store_chunks(spec, chunks))
-        hash_at = spec.columns.index("payload_hash")
         to_row = spec.to_row
         search_values = spec.search.values if spec.search else None
         side_values = spec.side.values if spec.side else None
-        chunk: list[tuple[tuple, tuple | None, tuple | None]] = []
+        chunk: dict[str, tuple[tuple, tuple | None, tuple | None]] = {}
+
+        def hand_over(chunk: dict) -> None:
+            handed = _Chunk.of(chunk)
+            chunks.put(handed)
+            # Wait while the writer stores the rows themselves: that part needs the GIL for every
+            # row, and would crawl if we kept it busy. The search and side rows follow from JSON
+            # inside SQLite, without the GIL, while we build the next chunk.
+            while not handed.rows_stored.wait(0.05):
+                if done.done():
+                    return
+
         try:
             for record in records:
                 row = to_row(record)
-                if row[hash_at] is None:
-                    row = (*row[:hash_at], _row_hash(row), *row[hash_at + 1:])
-                chunk.append((row, search_values(record) if search_values else None,
-                              side_values(record) if side_values else None))
+                # A remote id repeated within a page: the last one wins.
+                chunk[row[0]] = (row, search_values(record) if search_values else None,
+                                 side_values(record) if side_values else None)
                 if len(chunk) == _CHUNK:
-                    chunks.put(chunk)
-                    chunk = []
+                    hand_over(chunk)
+                    chunk = {}
         except BaseException as error:
             chunks.put(error)
             done.exception()
             raise
-        chunks.put(chunk)
+        hand_over(chunk)
         chunks.put(None)
         return done.result()
 
@@ -223,8 +229,49 @@ class CompanyStore:
 
 
 
+@dataclass(frozen=True)
+class _Chunk:
+    """Up to _CHUNK records ready to store: rows as tuples, and the search and side values as JSON
+    texts (each led by the remote id) that SQLite inserts from on its own."""
+
+    items: list[tuple[tuple, tuple | None, tuple | None]]
+    search_json: str | None
+    side_json: str | None
+    rows_stored: threading.Event
+
+    @classmethod
+    def of(cls, by_remote_id: dict[str, tuple[tuple, tuple | None, tuple | None]]) -> _Chunk:
+        items = list(by_remote_id.values())
+        first = items[0] if items else ((), None, None)
+        return cls(items,
+                   _encode_json([(row[0], *found) for row, found, _ in items]) if first[1] is not None else None,
+                   _encode_json([(row[0], *side) for row, _, side in items]) if first[2] is not None else None,
+                   threading.Event())
+
+
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+
+
+class _ChunkSql:
+    """The statements that store a chunk, derived from the table's spec."""
+
+    def __init__(self, spec: TableSpec):
+        self.upsert = _upsert_sql(spec)
+        self.known = f"SELECT remote_id, id, payload_hash FROM {spec.table} WHERE remote_id IN "
+        own_id = f"(SELECT t.id FROM {spec.table} t WHERE t.remote_id = j.value ->> 0)"
+        self.search_json = self.side_json = None
+        if spec.search is not None:
+            values = ", ".join(f"j.value ->> {n + 1}" for n in range(len(spec.search.columns)))
+            self.search_json = (f"INSERT INTO {spec.search.fts} (rowid, {', '.join(spec.search.columns)}) "
+                                f"SELECT {own_id}, {values} FROM json_each(?) AS j")
+        if spec.side is not None:
+            values = ", ".join(f"j.value ->> {n + 1}" for n in range(len(spec.side.columns)))
+            self.side_json = (f"INSERT OR REPLACE INTO {spec.side.table} ({spec.side.key}, "
+                              f"{', '.join(spec.side.columns)}) SELECT {own_id}, {values} FROM json_each(?) AS j")
+
+
 def _store_chunks(spec: TableSpec, chunks: queue.SimpleQueue):
-    sql = _upsert_sql(spec)
+    sql = _ChunkSql(spec)
     hash_at = spec.columns.index("payload_hash")
 
     def job(conn: sqlite3.Connection) -> int:
@@ -240,26 +287,44 @@ def _store_chunks(spec: TableSpec, chunks: queue.SimpleQueue):
     return job
 
 
-def _store_chunk(conn: sqlite3.Connection, spec: TableSpec, sql: str, hash_at: int, held: set[int],
-                 chunk: list[tuple[tuple, tuple | None, tuple | None]]) -> int:
-    latest = {item[0][0]: item for item in chunk}  # a repeated remote id: the last one wins
-    marks = ",".join("?" * len(latest))
-    known = {r[0]: (r[1], r[2]) for r in conn.execute(
-        f"SELECT remote_id, id, payload_hash FROM {spec.table} WHERE remote_id IN ({marks})", list(latest))}
+def _store_chunk(conn: sqlite3.Connection, spec: TableSpec, sql: _ChunkSql, hash_at: int, held: set[int],
+                 chunk: _Chunk) -> int:
+    try:
+        if not chunk.items:
+            return 0
+        known = {r[0]: (r[1], r[2]) for r in conn.execute(
+            sql.known + f"({','.join('?' * len(chunk.items))})", [row[0] for row, _, _ in chunk.items])}
+        if known:
+            return _store_known_chunk(conn, spec, sql, hash_at, held, chunk, known)
+        conn.executemany(sql.upsert, [row for row, _, _ in chunk.items])
+    finally:
+        chunk.rows_stored.set()
+    # All new (a first pull): these run inside SQLite without the GIL while the caller builds the
+    # next chunk.
+    if sql.side_json:
+        conn.execute(sql.side_json, (chunk.side_json,))
+    if sql.search_json:
+        conn.execute(sql.search_json, (chunk.search_json,))
+    return len(chunk.items)
+
+
+def _store_known_chunk(conn: sqlite3.Connection, spec: TableSpec, sql: _ChunkSql, hash_at: int, held: set[int],
+                       chunk: _Chunk, known: dict[str, tuple[int, str | None]]) -> int:
+    """A chunk with rows the store already has: write the new and the changed, one by one."""
     new, changed = [], []
-    for remote_id, item in latest.items():
-        found = known.get(remote_id)
+    for item in chunk.items:
+        found = known.get(item[0][0])
         if found is None:
             new.append(item)
         elif found[1] != item[0][hash_at] and found[0] not in held:
             changed.append((found[0], *item))
-    conn.executemany(sql, [row for row, _, _ in new] + [row for _, row, _, _ in changed])
-    if not (spec.search or spec.side) or not (new or changed):
-        return len(new) + len(changed)
-    ids = dict(conn.execute(f"SELECT remote_id, id FROM {spec.table} WHERE remote_id IN "
-                            f"({','.join('?' * len(new))})", [row[0] for row, _, _ in new]).fetchall()) if new else {}
-    written = [(ids[row[0]], found_search, side) for row, found_search, side in new] + \
-              [(rowid, found_search, side) for rowid, _, found_search, side in changed]
+    if not (new or changed):
+        return 0
+    conn.executemany(sql.upsert, [row for row, _, _ in new] + [row for _, row, _, _ in changed])
+    ids = dict(conn.execute(sql.known.replace(", payload_hash", "") + f"({','.join('?' * len(new))})",
+                            [row[0] for row, _, _ in new]).fetchall()) if new else {}
+    written = [(ids[row[0]], values, side) for row, values, side in new] + \
+              [(rowid, values, side) for rowid, _, values, side in changed]
     if spec.side is not None:
         _write_side(conn, spec, [(rowid, side) for rowid, _, side in written])
     if spec.search is not None:

@@ -123,6 +123,8 @@ def queries(path: Path, repeat: int) -> dict[str, float]:
 
 
 def main() -> None:
+    if "--switch" in sys.argv:
+        i = sys.argv.index("--switch"); sys.setswitchinterval(float(sys.argv[i + 1])); del sys.argv[i:i + 2]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--invoices", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=20_000)

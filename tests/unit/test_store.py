@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain import Customer, Invoice, InvoiceLine
+from app.domain import Customer, Invoice, InvoiceLine, payload_hash
 from app.domain.generate import DemoCompany
 from app.store import CUSTOMERS, INVOICES, CompanyExists, CompanyStore, Filters, Sort, tables
 
@@ -66,11 +66,16 @@ def test_pragmas(filled):
     assert filled.writer.run(lambda c: c.execute("PRAGMA foreign_keys").fetchone()[0]) == 1
 
 
+def hashed(record):
+    """As a client hands records over: with the hash of the service's payload."""
+    return record.model_copy(update={"payload_hash": payload_hash(record.model_dump(mode="json"))})
+
+
 def test_upsert_is_repeatable_and_writes_only_what_changed(store, company):
-    customers = list(company.customers())[:50]
+    customers = [hashed(c) for c in list(company.customers())[:50]]
     assert store.upsert_now(tables.CUSTOMERS, customers) == 50
     assert store.upsert_now(tables.CUSTOMERS, customers) == 0
-    renamed = customers[7].model_copy(update={"name": "Renamed & Co"})
+    renamed = hashed(customers[7].model_copy(update={"name": "Renamed & Co"}))
     assert store.upsert_now(tables.CUSTOMERS, [renamed]) == 1
     assert store.get_by_remote_id(tables.CUSTOMERS, renamed.remote_id).name == "Renamed & Co"
     assert store.count(CUSTOMERS, Filters()) == 50
@@ -95,7 +100,7 @@ def test_a_pull_never_overwrites_a_pending_edit(store, company):
     store.upsert_now(tables.CUSTOMERS, customers)
     mine = store.get_by_remote_id(tables.CUSTOMERS, customers[0].remote_id)
     store.save(tables.CUSTOMERS, mine.model_copy(update={"phone": "01234 567890"}))
-    theirs = customers[0].model_copy(update={"phone": "09999 999999"})
+    theirs = hashed(customers[0].model_copy(update={"phone": "09999 999999"}))
     assert store.upsert_now(tables.CUSTOMERS, [theirs]) == 0
     assert store.get(tables.CUSTOMERS, mine.local_id).phone == "01234 567890"
 
