@@ -198,3 +198,51 @@ def test_an_invoice_reads_back_exactly(filled, company):
     assert back.model_dump(exclude={"local_id", "customer_local_id", "payload_hash"}) == \
         original.model_dump(exclude={"local_id", "customer_local_id", "payload_hash"})
     assert back.customer_local_id is not None
+
+
+def test_readers_never_wait_for_the_writer(store, company):
+    """While the writer holds a transaction open (a pull storing a page), a view still reads at once."""
+    import threading
+    import time
+
+    store.upsert_now(tables.CUSTOMERS, list(company.customers())[:20])
+    inside, release = threading.Event(), threading.Event()
+
+    def long_write(conn):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("UPDATE customers SET phone = 'changing'")
+        inside.set()
+        release.wait(10)
+        conn.execute("COMMIT")
+
+    pending = store.writer.submit(long_write)
+    assert inside.wait(5)
+    started = time.perf_counter()
+    rows = store.page(CUSTOMERS, Filters(), Sort("name"), limit=5).rows
+    waited = time.perf_counter() - started
+    release.set()
+    pending.result()
+    assert len(rows) == 5 and all(r.phone != "changing" for r in rows)  # the last committed state
+    assert waited < 0.5
+
+
+def test_async_upsert_runs_off_the_loop(store, company):
+    import asyncio
+
+    async def pull():
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        task = asyncio.create_task(ticker())
+        changed = await store.upsert(tables.CUSTOMERS, list(company.customers()))
+        task.cancel()
+        return changed, ticks
+
+    changed, ticks = asyncio.run(pull())
+    assert changed == company.counts.customers
+    assert ticks > 1  # the loop kept running while the page was stored
