@@ -130,7 +130,7 @@ class CompanyStore:
         chunk: dict[str, tuple[tuple, tuple | None, tuple | None]] = {}
 
         def hand_over(chunk: dict) -> None:
-            handed = _Chunk.of(chunk)
+            handed = _Chunk.of(spec, chunk)
             chunks.put(handed)
             # Wait while the writer stores the rows themselves: that part needs the GIL for every
             # row, and would crawl if we kept it busy. The search and side rows follow from JSON
@@ -240,13 +240,16 @@ class _Chunk:
     rows_stored: threading.Event
 
     @classmethod
-    def of(cls, by_remote_id: dict[str, tuple[tuple, tuple | None, tuple | None]]) -> _Chunk:
+    def of(cls, spec: TableSpec, by_remote_id: dict[str, tuple[tuple, tuple | None, tuple | None]]) -> _Chunk:
         items = list(by_remote_id.values())
-        first = items[0] if items else ((), None, None)
-        return cls(items,
-                   _encode_json([(row[0], *found) for row, found, _ in items]) if first[1] is not None else None,
-                   _encode_json([(row[0], *side) for row, _, side in items]) if first[2] is not None else None,
-                   threading.Event())
+        search_json = side_json = None
+        if spec.search is not None:
+            search_json = _encode_json([(row[0], *found) for row, found, _ in items])
+        if spec.side is not None and spec.side.is_json:
+            side_json = "[" + ",".join(f"[{_encode_json(row[0])},{side[0]}]" for row, _, side in items) + "]"
+        elif spec.side is not None:
+            side_json = _encode_json([(row[0], *side) for row, _, side in items])
+        return cls(items, search_json, side_json, threading.Event())
 
 
 _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
@@ -265,6 +268,7 @@ class _ChunkSql:
             self.search_json = (f"INSERT INTO {spec.search.fts} (rowid, {', '.join(spec.search.columns)}) "
                                 f"SELECT {own_id}, {values} FROM json_each(?) AS j")
         if spec.side is not None:
+            # ->> of a JSON array gives its (minified) text, which is how the column keeps it.
             values = ", ".join(f"j.value ->> {n + 1}" for n in range(len(spec.side.columns)))
             self.side_json = (f"INSERT OR REPLACE INTO {spec.side.table} ({spec.side.key}, "
                               f"{', '.join(spec.side.columns)}) SELECT {own_id}, {values} FROM json_each(?) AS j")
