@@ -131,7 +131,7 @@ class DemoWindow(QMainWindow):
             self.status_label.setText(f"{running} sandboxes running on 127.0.0.1")
         else:
             self.status_label.setText(
-                f"{running} of {total} sandboxes running on 127.0.0.1 (hover over a status to see why the others are not)")
+                f"{running} of {total} sandboxes running on 127.0.0.1 (hover over \"not available yet\" to see why)")
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.closed.emit()

@@ -113,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
         while not stop.wait(0.5):
             pass
         return 0
+    except KeyboardInterrupt:
+        _status("interrupted")
+        return 130
     finally:
         for server in running:
             server.stop()
@@ -125,6 +128,8 @@ def _stop_on_signals() -> threading.Event:
     stop = threading.Event()
 
     def request_stop(signum, frame):
+        if stop.is_set():  # a second Ctrl+C while a large company is still being generated: give up now
+            raise KeyboardInterrupt
         stop.set()
 
     for name in ("SIGINT", "SIGTERM", "SIGBREAK"):  # SIGBREAK: Ctrl+Break in a Windows console

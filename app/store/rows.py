@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from decimal import ROUND_HALF_UP
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from app.domain import (
@@ -76,21 +76,25 @@ LINE_FIELDS = ("description", "item_code", "quantity", "unit_price", "discount_p
 
 
 @functools.lru_cache(maxsize=4096)
-def _text(value: str) -> str:
-    """A JSON string literal; item descriptions and codes repeat endlessly, so remember them."""
-    return _dumps_str(value)
+def _line_head(description: str, item_code: str) -> str:
+    return f"[{_dumps_str(description)},{_dumps_str(item_code)},"
 
 
-def _optional(amount) -> str:
-    return "null" if amount is None else f'"{amount}"'
+@functools.lru_cache(maxsize=4096)
+def _line_tail(vat_rate_key: str, vat_rate: Decimal, account_code: str) -> tuple[str, str]:
+    return f',{_dumps_str(vat_rate_key)},"{vat_rate}",', f",{_dumps_str(account_code)}]"
 
 
 def lines_json(doc: SalesDocument) -> str:
-    return "[" + ",".join(
-        f'[{_text(line.description)},{_text(line.item_code)},"{line.quantity}","{line.unit_price}",'
-        f'"{line.discount_percent}",{_text(line.vat_rate_key)},"{line.vat_rate}",{_optional(line.vat_amount)},'
-        f'{_text(line.account_code)}]'
-        for line in doc.lines) + "]"
+    """The lines as positional JSON arrays (LINE_FIELDS). The parts that repeat from line to line of a
+    catalogue (descriptions, codes, rates) are encoded once and remembered."""
+    parts = []
+    for line in doc.lines:
+        middle, end = _line_tail(line.vat_rate_key, line.vat_rate, line.account_code)
+        vat_amount = "null" if line.vat_amount is None else f'"{line.vat_amount}"'
+        parts.append(f'{_line_head(line.description, line.item_code)}"{line.quantity}","{line.unit_price}",'
+                     f'"{line.discount_percent}"{middle}{vat_amount}{end}')
+    return "[" + ",".join(parts) + "]"
 
 
 def invoice_row(doc: SalesDocument) -> tuple:

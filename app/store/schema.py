@@ -26,7 +26,6 @@ INVOICE_INDEXES = {
     "invoices_number": "invoices(number)",
     "invoices_customer_name": "invoices(customer_name)",
     "invoices_status": "invoices(status)",
-    "invoices_status_date": "invoices(status, date)",
     "invoices_net": "invoices(net)",
     "invoices_vat": "invoices(vat)",
     "invoices_gross": "invoices(gross)",
