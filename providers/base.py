@@ -146,6 +146,10 @@ class BadResponse(ProviderError):
     """The service answered something we cannot read. Never a crash."""
 
 
+class Unsupported(ProviderError):
+    """The service has no way to do this (``capabilities`` says why); nothing was sent."""
+
+
 class UnknownOutcome(Unavailable):
     """A write was sent but no answer came back: it may or may not have happened. Look it up by its
     idempotency key before sending it again."""

@@ -26,7 +26,8 @@ class JSONDecodeError(ValueError):
 def loads(text: str | bytes) -> Any:
     try:
         return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+    # ValueError too: an integer of more than 4,300 digits is refused by int() itself.
+    except (ValueError, RecursionError) as error:
         raise JSONDecodeError(str(error)) from None
 
 
