@@ -130,8 +130,8 @@ class DemoWindow(QMainWindow):
         if running == total:
             self.status_label.setText(f"{running} sandboxes running on 127.0.0.1")
         else:
-            self.status_label.setText(
-                f"{running} of {total} sandboxes running on 127.0.0.1 (hover over \"not available yet\" to see why)")
+            self.status_label.setText(f"{running} of {total} sandboxes running on 127.0.0.1 "
+                                      '(hover over "not available yet" to see why)')
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.closed.emit()
