@@ -26,6 +26,8 @@ INVOICE_INDEXES = {
     "invoices_number": "invoices(number)",
     "invoices_customer_name": "invoices(customer_name)",
     "invoices_status": "invoices(status)",
+    # A status filter over a date range ("paid last quarter") counts here without touching the table.
+    "invoices_status_date": "invoices(status, date)",
     "invoices_net": "invoices(net)",
     "invoices_vat": "invoices(vat)",
     "invoices_gross": "invoices(gross)",
@@ -223,6 +225,30 @@ CREATE TABLE sync_state (
 """
 
 
+_V3 = """
+-- Remote ids that the running full re-list of an entity has seen: what is stored but was not seen
+-- was deleted at the service. Emptied when a full re-list starts.
+CREATE TABLE sync_seen (
+    entity TEXT NOT NULL,
+    remote_id TEXT NOT NULL,
+    PRIMARY KEY (entity, remote_id)
+) WITHOUT ROWID;
+
+-- The service's copy of a record that has an unsent local edit (a pull never overwrites such a row):
+-- kept beside it so that a conflict can show both versions. `record` is NULL when the service
+-- deleted the record. `record_id` is the outbox's (the local row may be gone: a local deletion).
+CREATE TABLE sync_theirs (
+    entity TEXT NOT NULL,
+    record_id INTEGER NOT NULL,
+    remote_id TEXT,
+    remote_version TEXT,
+    record TEXT,
+    seen_at TEXT NOT NULL,
+    PRIMARY KEY (entity, record_id)
+) WITHOUT ROWID;
+"""
+
+
 def _indexes_sql(indexes: dict[str, str]) -> str:
     return "".join(f"CREATE INDEX IF NOT EXISTS {name} ON {spec};\n" for name, spec in indexes.items())
 
@@ -230,6 +256,7 @@ def _indexes_sql(indexes: dict[str, str]) -> str:
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema", _V1 + _indexes_sql(INVOICE_INDEXES) + _indexes_sql(CUSTOMER_INDEXES)),
     Migration(2, "sync cursors", _V2),
+    Migration(3, "sync: deletion detection and the service's copy of edited records", _V3),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1].version
