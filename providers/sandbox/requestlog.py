@@ -39,24 +39,36 @@ class RequestLog:
         if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
             await self.app(scope, receive, send)
             return
-        status: list[int] = []
-
-        async def watch(message):
-            if message["type"] == "http.response.start":
-                status.append(message["status"])
-            await send(message)
-
         headers = {
             k.decode("latin-1").lower(): ("***" if k.decode("latin-1").lower() in _SECRET_HEADERS
                                           else v.decode("latin-1"))
             for k, v in scope.get("headers", [])
         }
+
+        def entry(status: int | None) -> LoggedRequest:
+            return LoggedRequest(time.time(), scope["method"], scope["path"],
+                                 scope.get("query_string", b"").decode("latin-1"), status, headers)
+
+        status: list[int] = []
+        started: list[dict] = []  # the answer's start, held until its first body part
+
+        async def watch(message):
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+                started.append(message)
+                return
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                # Logged before the last byte goes out, so a client that has its answer always finds
+                # the request in the log. A dropped connection never gets here: no status.
+                self.entries.append(entry(status[0]))
+            if started:
+                await send(started.pop())
+            await send(message)
+
         try:
             await self.app(scope, receive, watch)
         except Exception:
-            status[:] = []  # the connection was cut: the client got no answer
+            if started:
+                await send(started.pop())  # let the server see the half-sent answer and cut it
+            self.entries.append(entry(None))  # the connection was cut: the client got no answer
             raise
-        finally:
-            self.entries.append(LoggedRequest(time.time(), scope["method"], scope["path"],
-                                              scope.get("query_string", b"").decode("latin-1"),
-                                              status[0] if status else None, headers))
