@@ -40,6 +40,9 @@ class Ledger:
         self._daybooks: dict[str, dict[tuple[str, str], Decimal]] = {}
         # Counting 300,000 index entries takes ~15 ms; a sync asks for the same count on every page.
         self._counts: dict[tuple, int] = {}
+        # The last key of each page served, by the offset of the page after it: a listing that walks the
+        # pages in order finds each next page by key instead of walking the index to its offset.
+        self._ends: dict[tuple, str] = {}
 
     # --- writing ------------------------------------------------------------------------------------
     def post(self, company: str, source_type: str, source_id: str, date: str, reference: str | None,
@@ -86,6 +89,7 @@ class Ledger:
 
     def _forget_counts(self, company: str) -> None:
         self._counts = {key: total for key, total in self._counts.items() if key[0] != company}
+        self._ends = {key: last for key, last in self._ends.items() if key[0] != company}
 
     # --- seeding ------------------------------------------------------------------------------------
     def seed(self, company: str, postings: Iterator[tuple[str, str, str, str | None, list[Line]]],
@@ -132,9 +136,14 @@ class Ledger:
         if len(self._counts) > 1000:  # many different ranges: start afresh rather than grow
             self._counts.clear()
         known = self._counts.get((company, low, high, account))
-        texts, total = sql.page_by_key(self.store, company, TRANSACTIONS, low, high, at, account, offset, limit,
-                                       known)
+        if len(self._ends) > 10_000:
+            self._ends.clear()
+        after = self._ends.get((company, low, high, account, offset))
+        texts, total, last = sql.page_by_key(self.store, company, TRANSACTIONS, low, high, at, account, offset,
+                                             limit, known, after)
         self._counts[(company, low, high, account)] = total
+        if last is not None:
+            self._ends[(company, low, high, account, offset + len(texts))] = last
         return texts, total
 
     def get_text(self, company: str, line_id: str) -> str | None:

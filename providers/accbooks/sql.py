@@ -76,10 +76,13 @@ def page_by_seq(store: DocStore, company: str, collection: str, offset: int, lim
 
 
 def page_by_key(store: DocStore, company: str, collection: str, low: str, high: str, suffix_at: int | None,
-                suffix: str | None, offset: int, limit: int, total: int | None = None) -> tuple[list[str], int]:
+                suffix: str | None, offset: int, limit: int, total: int | None = None,
+                after: str | None = None) -> tuple[list[str], int, str | None]:
     """Documents whose ``modified`` key is in [low, high) (and, given ``suffix_at``, whose key from that
-    1-based position equals ``suffix``), in key order; and how many there are in all (counted unless the
-    caller knows). Keys must be unique."""
+    1-based position equals ``suffix``), in key order; how many there are in all (counted unless the
+    caller knows); and the last key of the page. Keys must be unique. ``after`` (the last key of the
+    page before, when the caller knows it is at ``offset``) skips the walk to ``offset``, which costs
+    ~20 ms at 300,000 lines, so a sequential listing pages in constant time."""
     where = "company=:company AND collection=:collection AND modified >= :low AND modified < :high"
     if suffix_at is not None:
         where += f" AND substr(modified, {int(suffix_at)}) = :suffix"
@@ -89,13 +92,20 @@ def page_by_key(store: DocStore, company: str, collection: str, low: str, high: 
         if total is None:
             total = store._db.execute(f"SELECT count(*) FROM docs WHERE {where}", args).fetchone()[0]
         if offset >= total:
-            return [], total
-        # Two statements: given two lower bounds on ``modified``, SQLite starts its range at the first.
-        first = store._db.execute(f"SELECT modified FROM docs WHERE {where} ORDER BY modified LIMIT 1 "
-                                  "OFFSET :offset", args).fetchone()
-        if first is None:
-            return [], total
-        args["low"] = first[0]
-        texts = [row[0] for row in store._db.execute(
-            f"SELECT body FROM docs WHERE {where} ORDER BY modified LIMIT :limit", args)]
-    return texts, total
+            return [], total, None
+        if after is not None:
+            # The page's own lower bound replaces ``low`` (one lower bound: see below).
+            rows = store._db.execute("SELECT modified, body FROM docs WHERE "
+                                     + where.replace("modified >= :low", "modified > :low")
+                                     + " ORDER BY modified LIMIT :limit", {**args, "low": max(after, low)}
+                                     ).fetchall()
+        else:
+            # Two statements: given two lower bounds on ``modified``, SQLite starts its range at the first.
+            first = store._db.execute(f"SELECT modified FROM docs WHERE {where} ORDER BY modified LIMIT 1 "
+                                      "OFFSET :offset", args).fetchone()
+            if first is None:
+                return [], total, None
+            args["low"] = first[0]
+            rows = store._db.execute(f"SELECT modified, body FROM docs WHERE {where} ORDER BY modified "
+                                     "LIMIT :limit", args).fetchall()
+    return [row[1] for row in rows], total, (rows[-1][0] if rows else None)
