@@ -8,7 +8,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/common.sh
 source scripts/common.sh
 
-ensure_system_packages "${QT_OFFSCREEN_PACKAGES[@]}"
+# chromium: tests/auth signs in once through a real headless browser (skipped where it is missing).
+ensure_system_packages "${QT_OFFSCREEN_PACKAGES[@]}" chromium
 ensure_venv
 # tests/conftest.py sets QT_QPA_PLATFORM=offscreen, so no display is needed.
 exec .venv/bin/python -m pytest "$@"

@@ -1,5 +1,7 @@
 """`ledgerdesk --demo`: the provider sandboxes on loopback, served as tasks on the Qt main thread's
-qasync loop, beside a placeholder window until the real main window lands (issue 7)."""
+qasync loop, beside a placeholder window until the real main window lands (issue 7). Once they run, the
+demo signs in to each through the real sign-in code (app/auth), keeping the sandboxes' demo credentials
+in an in-memory vault, and lists the connections and their companies."""
 
 from __future__ import annotations
 
@@ -15,8 +17,12 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from app.auth import demo_signin
+from app.auth.vault import MemoryKeyring, Vault
 from app.cli.logging_setup import close_logging, route_uvicorn_to_root, setup_logging
-from app.cli.sandboxes import SandboxUnavailable, build
+from app.cli.sandboxes import DISPLAY_NAMES, SandboxUnavailable, build
+from app.workspace import SETTINGS_FILE, Workspace
+from providers.base import ProviderError
 from providers.sandbox.base import ProviderSandbox, SandboxOptions
 from providers.sandbox.registry import PROVIDERS
 from providers.sandbox.server import RunningServer, serve
@@ -63,12 +69,21 @@ def run(args: argparse.Namespace) -> int:
 class DemoSession:
     """Starts the sandboxes, keeps the window informed, and stops every server before it ends."""
 
-    def __init__(self, window, providers: Iterable[str] = PROVIDERS, size: str | int = DEMO_SIZE):
+    def __init__(self, window, providers: Iterable[str] = PROVIDERS, size: str | int = DEMO_SIZE,
+                 home: Path | None = None):
         self.window = window
         self.providers = tuple(providers)
         self.size = size
         self.sandboxes: dict[str, ProviderSandbox] = {}
         self.servers: dict[str, RunningServer] = {}
+        # Not the OS keyring: the demo runs where there is none, and its credentials are not secrets.
+        self.vault = Vault(MemoryKeyring())
+        # Without a home (a test driving the session) the settings go to a folder of their own, never
+        # to the user's real configuration.
+        self._scratch = tempfile.TemporaryDirectory(prefix="ledgerdesk-demo-settings-") if home is None else None
+        folder = Path(self._scratch.name) if self._scratch is not None else home / "config"
+        self.settings_file = folder / SETTINGS_FILE
+        self.workspace: Workspace | None = None
         self._quit = asyncio.Event()
         window.closed.connect(self.request_quit)
 
@@ -97,12 +112,47 @@ class DemoSession:
         self.window.show_ready(len(self.servers))
         log.info("demo ready: %d of %d sandboxes running", len(self.servers), len(self.providers))
 
+    async def sign_in(self) -> None:
+        """Every running sandbox, through app/auth; one that fails is shown as such, the rest go on."""
+        self.workspace = workspace = Workspace(self.vault, self.settings_file)
+        log.info("demo sign-ins are kept %s", self.vault.describe())
+        for provider, sandbox in self.sandboxes.items():
+            try:
+                connections = await demo_signin.sign_in(workspace, sandbox, self.servers[provider].url)
+            except ProviderError as error:
+                log.warning("demo sign-in to %s failed: %s", provider, error.message)
+                self.window.show_sign_in_failed(DISPLAY_NAMES[provider], error.message)
+                continue
+            except Exception as error:
+                log.exception("demo sign-in to %s failed", provider)
+                self.window.show_sign_in_failed(DISPLAY_NAMES[provider], f"{type(error).__name__}: {error}")
+                continue
+            for connection in connections:
+                self.window.show_signed_in(connection.title, [c.title for c in connection.companies])
+        companies = sum(len(c.companies) for c in workspace.connections)
+        self.window.show_vault(len(workspace.connections), companies, self.vault.describe())
+        log.info("demo signed in: %d connections, %d companies", len(workspace.connections), companies)
+
+    async def _until_quit(self, work) -> None:
+        """Closing the window while signing in stops the sign-ins (their listeners close)."""
+        task, quitting = asyncio.ensure_future(work), asyncio.ensure_future(self._quit.wait())
+        try:
+            await asyncio.wait({task, quitting}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for pending in (task, quitting):
+                pending.cancel()
+            await asyncio.gather(task, quitting, return_exceptions=True)
+
     async def stop(self) -> None:
         servers, self.servers = self.servers, {}
         # Together: each uvicorn shutdown waits a little for its connections to close.
         await asyncio.gather(*(self._stop_one(provider, server) for provider, server in servers.items()))
         if servers:
             log.info("stopped %d sandboxes", len(servers))
+        if self.workspace is not None:
+            await self.workspace.clients.forget_all()
+        if self._scratch is not None:
+            self._scratch.cleanup()
 
     @staticmethod
     async def _stop_one(provider: str, server: RunningServer) -> None:
@@ -115,7 +165,8 @@ class DemoSession:
         self.window.show()
         try:
             await self.start()
-            if quit_after is not None:
+            await self._until_quit(self.sign_in())
+            if quit_after is not None:  # counted once the demo is up, signed in included
                 asyncio.get_running_loop().call_later(quit_after, self.request_quit)
             await self._quit.wait()
         finally:
@@ -136,7 +187,7 @@ def _run_qt(home: Path, quit_after: float | None) -> int:
     app.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    session = DemoSession(DemoWindow(home))
+    session = DemoSession(DemoWindow(home), home=home)
     _forward_signals(loop, session.request_quit)
     # Python runs signal handlers only between bytecodes; while Qt idles in C++ a Ctrl+C would wait
     # for the next event, so a timer gives the interpreter a regular turn.

@@ -1,5 +1,6 @@
 """The demo's placeholder window. It says plainly that the real window is still being built (issue 7)
-and shows what the demo does run: the provider sandboxes, their addresses and demo companies.
+and shows what the demo does run: the provider sandboxes, their addresses and demo companies, and the
+connections the demo signed in to through the real sign-in code, with their companies.
 
 It lives here rather than in ui/ because it is a stopgap of the entry point that goes away when the
 main window lands; nothing else may import it.
@@ -65,6 +66,19 @@ class DemoWindow(QMainWindow):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
 
+        self.connections = QTreeWidget()
+        self.connections.setColumnCount(2)
+        self.connections.setHeaderLabels(["Signed in: connections and their companies", "Status"])
+        self.connections.setUniformRowHeights(True)
+        self.connections.setAlternatingRowColors(True)
+        self.connections.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.connections.setStyleSheet("QTreeView::item { padding: 1px 14px 1px 0; }")
+        self.connections.header().setStretchLastSection(False)
+        self.connections.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.connections.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.vault_label = QLabel("Signing in once the sandboxes run ...")
+        self.vault_label.setWordWrap(True)
+
         hint = QLabel(
             f"Demo files: {home}<br>"
             "Run one sandbox with faults from a terminal: "
@@ -80,6 +94,8 @@ class DemoWindow(QMainWindow):
         layout.addWidget(heading)
         layout.addWidget(intro)
         layout.addWidget(self.table, stretch=1)
+        layout.addWidget(self.connections, stretch=1)
+        layout.addWidget(self.vault_label)
         layout.addWidget(hint)
         central = QWidget()
         central.setLayout(layout)
@@ -132,6 +148,27 @@ class DemoWindow(QMainWindow):
         else:
             self.status_label.setText(f"{running} of {total} sandboxes running on 127.0.0.1 "
                                       '(hover over "not available yet" to see why)')
+
+    def show_signed_in(self, connection: str, companies: list[str]) -> None:
+        item = QTreeWidgetItem([connection, "signed in"])
+        font = QFont(item.font(0))
+        font.setBold(True)
+        item.setFont(0, font)
+        item.setForeground(1, RUNNING_COLOUR)
+        for company in companies:
+            item.addChild(QTreeWidgetItem([company, ""]))
+        self.connections.addTopLevelItem(item)
+        item.setExpanded(True)
+
+    def show_sign_in_failed(self, service: str, reason: str) -> None:
+        item = QTreeWidgetItem([service, "sign-in failed"])
+        item.setToolTip(1, reason)
+        item.setForeground(1, self.palette().placeholderText().color())
+        self.connections.addTopLevelItem(item)
+
+    def show_vault(self, connections: int, companies: int, where: str) -> None:
+        self.vault_label.setText(f"{connections} connections with {companies} companies, signed in through "
+                                 f"Ledgerdesk's sign-in code. Their credentials are kept {where}.")
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.closed.emit()

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from app.store.paths import log_dir
+from providers.http import redaction_filter
 
 LOG_FILE_NAME = "ledgerdesk.log"
 REDACTED = "[redacted]"
@@ -68,17 +69,22 @@ def setup_logging(verbose: bool = False, console_level: int = logging.WARNING) -
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOG_FILE_NAME
     redactor = RedactSecrets()
+    # Values the sign-ins and clients register as secrets (tokens, codes, keys), whatever logger prints
+    # them: patterns alone miss a token that a library logs as a bare argument.
+    registered = redaction_filter()
 
     # A few MB is weeks of normal use; backups keep the run before a crash when the app restarts.
     to_file = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
     to_file.setFormatter(logging.Formatter(_FORMAT))
     to_file.setLevel(logging.DEBUG if verbose else logging.INFO)
     to_file.addFilter(redactor)
+    to_file.addFilter(registered)
 
     to_console = logging.StreamHandler()
     to_console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     to_console.setLevel(logging.INFO if verbose else console_level)
     to_console.addFilter(redactor)
+    to_console.addFilter(registered)
 
     close_logging()
     root = logging.getLogger()
