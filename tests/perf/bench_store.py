@@ -93,7 +93,7 @@ def queries(path: Path, repeat: int) -> dict[str, float]:
                 repeat)
             conn.close()
     figures["first page, any sort (worst) ms"] = max(first.values())
-    figures["first page, median over sorts ms"] = statistics.median(first.values())
+    figures["first page, median over sorts ms"] = round(statistics.median(first.values()), 2)
     figures["next page (worst) ms"] = max(following.values())
 
     conn = connect(path, read_only=True)
