@@ -6,7 +6,7 @@ import argparse
 import sys
 from importlib import metadata
 
-from app.cli import sandbox_command
+from app.cli import sandbox_command, sync_command
 
 
 def version() -> str:
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log more, and show it on stderr")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     sandbox_command.add_parser(commands)
+    sync_command.add_parser(commands)
     return parser
 
 

@@ -248,6 +248,30 @@ CREATE TABLE sync_theirs (
 ) WITHOUT ROWID;
 """
 
+# SQLite gives a new row the largest id + 1, so deleting the newest row and adding another reuses its id.
+# The outbox names records by local id: the deleted record's open entries (its deletion, not yet sent)
+# would then belong to the new row, and deleting or editing that one would cancel or confuse them. When a
+# row takes an id that entries already name, those entries move to an id no row can have: the negative
+# of their first entry's id (unique, and the same for all entries of that old record).
+_RENUMBER = """
+CREATE TRIGGER {table}_id_reused AFTER INSERT ON {table}
+WHEN EXISTS (SELECT 1 FROM outbox WHERE entity = '{entity}' AND record_id = NEW.id)
+BEGIN
+    DELETE FROM sync_renumber;
+    INSERT INTO sync_renumber (record_id)
+        SELECT -min(id) FROM outbox WHERE entity = '{entity}' AND record_id = NEW.id;
+    UPDATE outbox SET record_id = (SELECT record_id FROM sync_renumber)
+        WHERE entity = '{entity}' AND record_id = NEW.id;
+    UPDATE sync_theirs SET record_id = (SELECT record_id FROM sync_renumber)
+        WHERE entity = '{entity}' AND record_id = NEW.id;
+END;
+"""
+_SYNCED_TABLES = {"customers": "customer", "invoices": "invoice", "bank_accounts": "bank_account",
+                  "bank_transactions": "bank_transaction", "payments": "payment", "allocations": "allocation",
+                  "accounts": "account", "ledger_lines": "ledger_line"}
+_V3 += "CREATE TABLE sync_renumber (record_id INTEGER);\n" + "".join(
+    _RENUMBER.format(table=table, entity=entity) for table, entity in _SYNCED_TABLES.items())
+
 
 def _indexes_sql(indexes: dict[str, str]) -> str:
     return "".join(f"CREATE INDEX IF NOT EXISTS {name} ON {spec};\n" for name, spec in indexes.items())
