@@ -23,6 +23,7 @@ import asyncio
 import gc
 import json
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -124,6 +125,7 @@ async def first_pull(provider_name: str, size: str, loopback: bool, throttle: bo
     requests = len(sandbox.stack.requests.entries) - requests_before
     await provider.aclose()
     store.close()
+    shutil.rmtree(folder, ignore_errors=True)
     if server:
         server.stop()
     invoices_from = marks.get("customers", [t0])[-1]
@@ -165,6 +167,7 @@ async def incremental(provider_name: str, size: str, changed: int) -> dict[str, 
         second = await engine.run_once()
         second_seconds = time.monotonic() - t1
     store.close()
+    shutil.rmtree(folder, ignore_errors=True)
     server.stop()
     return {"provider": provider_name, "size": size, "first pull s": round(first_seconds, 2),
             "first received": first.received, "changed at the service": changed,
