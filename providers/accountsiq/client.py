@@ -29,11 +29,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import datetime as dt
-import functools
-import gc
-import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -44,7 +40,7 @@ from xml.etree.ElementTree import Element
 import httpx
 
 from app.domain import Classification, Customer, DocumentStatus, SalesDocument
-from providers.accountsiq import envelope, mapping, reports
+from providers.accountsiq import envelope, mapping, reading, reports
 from providers.accountsiq.capabilities import CAPABILITIES, Unsupported
 from providers.accountsiq.envelope import (
     MAX_DATE,
@@ -52,7 +48,6 @@ from providers.accountsiq.envelope import (
     NS,
     Answer,
     Fault,
-    Unreadable,
     el,
     ints,
     members,
@@ -105,60 +100,7 @@ _PACERS: weakref.WeakValueDictionary[str, Pacer] = weakref.WeakValueDictionary()
 # the service counts any one second (a sliding window, as the sandbox does), so 20 at once plus 100 a
 # second would be refused, and so would 100 evenly spaced ones that arrive bunched by the network.
 _LIMITS = limits_for("accountsiq", rate=95.0, burst=1)
-
 T = TypeVar("T")
-# What a bug in reading an answer would raise; the public methods turn it into a BadResponse (so the
-# app never sees another exception) flagged ``internal``, which the robustness tests look for.
-_READING_ERRORS = (Unreadable, ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError,
-                   RecursionError, UnicodeError)
-
-
-def _unexpected(error: BaseException, where: str) -> BadResponse:
-    log.error("AccountsIQ %s: unexpected %s while reading an answer", where, type(error).__name__, exc_info=error)
-    return BadResponse(f"AccountsIQ's answer could not be read ({type(error).__name__}: {error})",
-                       detail={"internal": True})
-
-
-def _guarded(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
-    @functools.wraps(method)
-    async def run(*args: Any, **kwargs: Any) -> T:
-        try:
-            return await method(*args, **kwargs)
-        except ProviderError:
-            raise
-        except _READING_ERRORS as error:
-            raise _unexpected(error, method.__name__) from error
-    return run
-
-
-_gc_lock = threading.Lock()
-_gc_pauses = 0
-_gc_was_enabled = True
-
-
-@contextlib.contextmanager
-def _collector_paused():
-    """Parsing a page makes some 200,000 short-lived objects (Elements) and none in a reference cycle:
-    refcounting frees them all. Left on, the cyclic collector would walk the heap over and over meanwhile
-    (a third of a full list's time). Paused while any page is read, restored when the last one is done."""
-    global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0 and _gc_was_enabled:
-                gc.enable()
-
-
-def _paused(function: Callable[..., T], *args: Any) -> T:
-    with _collector_paused():
-        return function(*args)
 
 
 def endpoint(region: str) -> str:
@@ -194,16 +136,6 @@ _KINDS = {
                                "PostCreditNoteGetBackTransactionID", "GetCreditNotesByExternalReference"),
 }
 _TRANSACTION_ENTITIES = (Entity.LEDGER_LINES, Entity.BANK_TRANSACTIONS, Entity.PAYMENTS)
-
-
-@dataclass(slots=True)
-class _Head:
-    """A record of an answer ready to convert: its members, its lines' members and its payload hash
-    (plain dicts of text: the parsed tree is gone by then)."""
-
-    record: dict[str, str | None]
-    lines: list[dict[str, str | None]]
-    hashed: str
 
 
 class Client:
@@ -300,10 +232,10 @@ class Client:
             _check_status(reply, method)
             try:
                 if len(reply.body) > _OFF_LOOP:
-                    answer = await asyncio.to_thread(_paused, _read, reply, method, extract)
+                    answer = await asyncio.to_thread(reading.paused, reading.read, reply, method, extract)
                 else:
-                    answer = _read(reply, method, extract)
-            except _ExtractionFailed as failed:
+                    answer = reading.read(reply, method, extract)
+            except reading.ExtractionFailed as failed:
                 raise failed.error from None
             except BadResponse as error:
                 if write:
@@ -323,15 +255,15 @@ class Client:
         """Convert records; on a worker thread when there are many (the window keeps ticking)."""
         try:
             if big:
-                return await asyncio.to_thread(_paused, function, *args)
+                return await asyncio.to_thread(reading.paused, function, *args)
             return function(*args)
         except mapping.MappingProblem as problem:
             raise BadResponse(str(problem), detail={"remote_id": problem.remote_id}) from None
-        except (Unreadable, ValueError, TypeError, ArithmeticError, KeyError, RecursionError) as error:
+        except reading.READING_ERRORS as error:
             raise BadResponse(f"AccountsIQ sent an answer that cannot be read ({error})") from None
 
     # --- companies -------------------------------------------------------------------------------------
-    @_guarded
+    @reading.guarded
     async def companies(self) -> list[Company]:
         """The entities this sign-in reaches (``GetEntitiesByToken``, in the 2.0 WSDL); where the service
         does not have it, the one entity this client was made for (``GetCompanyInformation``)."""
@@ -367,8 +299,8 @@ class Client:
                 yield page
         except ProviderError:
             raise
-        except _READING_ERRORS as error:
-            raise _unexpected(error, "list") from error
+        except reading.READING_ERRORS as error:
+            raise reading.unexpected(error, "list") from error
 
     async def _list(self, entity: Entity, since: str | None, page_size: int | None) -> AsyncIterator[Page[Any]]:
         self._check(entity, Operation.LIST)
@@ -395,10 +327,10 @@ class Client:
         query = strings("TypesFilter", [kind.type]) + el("OrderBy", "InvoiceID") \
             + el("Limit", limit) + el("FromLastModifiedDateInUTC", since)
 
-        async def fetch(skip: int) -> Fetched[_Head]:
+        async def fetch(skip: int) -> Fetched[reading.Head]:
             nonlocal cursor
             answer = await self.call("GetInvoicesBy", f"<query>{el('Skip', skip)}{query}</query>",
-                                     extract=_DOCUMENT_HEADS)
+                                     extract=reading.DOCUMENT_HEADS)
             if cursor is None:
                 cursor = cursor_from(answer.date)
             heads = answer.extracted
@@ -416,7 +348,7 @@ class Client:
         if not yielded:
             yield Page([], cursor=cursor)
 
-    def _documents(self, heads: list[_Head]) -> list[SalesDocument]:
+    def _documents(self, heads: list[reading.Head]) -> list[SalesDocument]:
         code_of, term_of, currency = self._codes.get, self._term_of, self.currency
         return [mapping.document_from_wire(head.record, head.lines, head.hashed,
                                            customer_code_of=code_of, term_of=term_of, currency=currency)
@@ -433,7 +365,7 @@ class Client:
                                                         for item in a.items("CreditTerm")), answer, big=False)
             self._terms = found
 
-    async def _know_customers(self, heads: list[_Head]) -> None:
+    async def _know_customers(self, heads: list[reading.Head]) -> None:
         """Make sure every document's customer (for its due date, and its code where the record lacks it)
         is known: a few are read one by one, many by reading the whole list once."""
         unknown_codes = {code for head in heads if (code := envelope.text_of(head.record, "AccountCode"))
@@ -466,10 +398,10 @@ class Client:
     async def _customer_records(self, since: str | None = None) -> tuple[list[tuple[dict, str]], str]:
         """Every customer (or those changed since), as (members, payload hash), and the cursor."""
         if since is None:
-            answer = await self.call("GetCustomerList", extract=_records_of("Customer"))
+            answer = await self.call("GetCustomerList", extract=reading.records_of("Customer"))
         else:
             answer = await self.call("GetCustomersBy", "<query><Emails />" + el("FromLastModifiedDateInUTC", since)
-                                     + "</query>", extract=_records_of("Customer"))
+                                     + "</query>", extract=reading.records_of("Customer"))
         records = answer.extracted
         self._remember(records)
         return records, cursor_from(answer.date)
@@ -496,13 +428,13 @@ class Client:
 
     async def _accounts(self) -> list[Any]:
         answer = await self.call("GetChartOfAccounts")
-        records = await self._off_loop(_records, answer, "WSChartOfAccountLine", big=False)
+        records = await self._off_loop(reading.records, answer, "WSChartOfAccountLine", big=False)
         return await self._off_loop(lambda rows: [mapping.account_from_wire(r, h) for r, h in rows], records,
                                     big=False)
 
     async def _bank_accounts(self) -> list[Any]:
         answer = await self.call("GetBankList")
-        records = await self._off_loop(_records, answer, "Bank", big=False)
+        records = await self._off_loop(reading.records, answer, "Bank", big=False)
         today = self._today()
         accounts = []
         for record, hashed in records:
@@ -526,16 +458,16 @@ class Client:
                  + el("ToCreationDate", MAX_DATE) + strings("TypesFilter", types)
                  + ints("TransactionIDsFilter", ids) + el("ExcludeReconciliationInformation", False))
 
-        async def fetch(skip: int) -> Fetched[_Head]:
+        async def fetch(skip: int) -> Fetched[reading.Head]:
             nonlocal cursor
             answer = await self.call("GetTransactionsModifiedBy", f"<query>{query}{el('Skip', skip)}</query>",
-                                     extract=_TRANSACTION_HEADS)
+                                     extract=reading.TRANSACTION_HEADS)
             if cursor is None:
                 cursor = cursor_from(answer.date)
             heads = answer.extracted
             return Fetched(heads, [head.record.get("TransactionID") for head in heads])
 
-        convert = _TRANSACTION_CONVERTERS[entity]
+        convert = reading.TRANSACTION_CONVERTERS[entity]
         currency = self.currency
         pending: list[Any] = []
         yielded = False
@@ -549,7 +481,7 @@ class Client:
             yield Page(pending, cursor=cursor)
 
     # --- get -------------------------------------------------------------------------------------------
-    @_guarded
+    @reading.guarded
     async def get(self, entity: Entity, remote_id: str) -> Any:
         self._check(entity, Operation.GET)
         if entity is Entity.CUSTOMERS:
@@ -577,7 +509,7 @@ class Client:
 
     async def _customer(self, code: str) -> Customer:
         answer = await self.call("GetCustomer", el("customerCode", code), subject=("CUSTOMER_CODE_DOES_NOT_EXIST",))
-        (record, hashed), = await self._off_loop(_result_record, answer, big=False)
+        record, hashed = await self._off_loop(reading.result_record, answer, big=False)
         self._remember([(record, hashed)])
         return await self._off_loop(mapping.customer_from_wire, record, hashed, self.currency, big=False)
 
@@ -591,14 +523,14 @@ class Client:
     async def _document_of(self, answer: Answer) -> SalesDocument:
         if answer.result is None:
             raise BadResponse(f"AccountsIQ's answer to {answer.method} has no Result")
-        (record, hashed), = await self._off_loop(_result_record, answer, big=False)
-        head = _Head(record, mapping.line_records(answer.result), hashed)
+        record, hashed = await self._off_loop(reading.result_record, answer, big=False)
+        head = reading.Head(record, mapping.line_records(answer.result), hashed)
         await self._credit_terms()
         await self._know_customers([head])
         return (await self._off_loop(self._documents, [head], big=False))[0]
 
     # --- create ----------------------------------------------------------------------------------------
-    @_guarded
+    @reading.guarded
     async def create(self, entity: Entity, record: Any, *, idempotency_key: str) -> Any:
         self._check(entity, Operation.CREATE)
         key = _key(idempotency_key)
@@ -676,7 +608,7 @@ class Client:
                     raise
         raise AssertionError("not reached")
 
-    @_guarded
+    @reading.guarded
     async def find_created(self, entity: Entity, idempotency_key: str) -> Any | None:
         self._check(entity, Operation.CREATE)
         key = _key(idempotency_key)
@@ -718,7 +650,7 @@ class Client:
         return await self._customer(code or mapping.customer_code(customer.name, key))
 
     # --- update ----------------------------------------------------------------------------------------
-    @_guarded
+    @reading.guarded
     async def update(self, entity: Entity, record: Any) -> Any:
         self._check(entity, Operation.UPDATE)
         if entity is Entity.CUSTOMERS:
@@ -769,7 +701,7 @@ class Client:
         return await self._customer(code)
 
     # --- delete ----------------------------------------------------------------------------------------
-    @_guarded
+    @reading.guarded
     async def delete(self, entity: Entity, remote_id: str) -> None:
         self._check(entity, Operation.DELETE)
         code = _text_id(remote_id, "customer")
@@ -778,7 +710,7 @@ class Client:
         self._customer_terms.pop(code, None)
 
     # --- documents as PDF ------------------------------------------------------------------------------
-    @_guarded
+    @reading.guarded
     async def pdf(self, entity: Entity, remote_id: str) -> bytes:
         """A posted invoice's or credit note's PDF (``GetInvoicePDFByTransactionID``)."""
         self._check(entity, Operation.PDF)
@@ -817,7 +749,7 @@ class Client:
             skip += len(items)
 
     # --- reports ---------------------------------------------------------------------------------------
-    @_guarded
+    @reading.guarded
     async def report(self, request: ReportRequest) -> dict[str, Any]:
         as_at = request.date_to or self._today()
         kind = request.kind
@@ -874,82 +806,6 @@ class Client:
 
 
 # --- helpers ----------------------------------------------------------------------------------------------
-
-class _ExtractionFailed(Exception):
-    """The answer was read but its records were not: not worth asking again."""
-
-    def __init__(self, error: BadResponse):
-        super().__init__(error.message)
-        self.error = error
-
-
-def _read(reply: Reply, method: str, extract: Callable[[Answer], Any] | None) -> Answer | Fault:
-    answer = envelope.read_answer(reply, method)
-    if extract is None or isinstance(answer, Fault) or not answer.ok:
-        return answer
-    try:
-        answer.extracted = extract(answer)
-    except mapping.MappingProblem as problem:
-        raise _ExtractionFailed(BadResponse(str(problem), detail={"remote_id": problem.remote_id})) from None
-    except _READING_ERRORS as error:
-        raise _ExtractionFailed(BadResponse(f"AccountsIQ's answer to {method} cannot be read ({error})")) from None
-    answer.result = answer.holder = None
-    answer.body = b""
-    return answer
-
-
-def _records(answer: Answer, tag: str) -> list[tuple[dict[str, str | None], str]]:
-    items = answer.items(tag)
-    slices = envelope.record_slices(answer.body, tag, len(items))
-    return [(members(item), mapping.raw_hash(slices[n]) if slices is not None else mapping.element_hash(item))
-            for n, item in enumerate(items)]
-
-
-def _heads(tag: str, lines_of: Callable[[Element], list[dict[str, str | None]]]) -> Callable[[Answer], list[_Head]]:
-    def extract(answer: Answer) -> list[_Head]:
-        items = answer.items(tag)
-        slices = envelope.record_slices(answer.body, tag, len(items))
-        return [_Head(members(item), lines_of(item), mapping.raw_hash(slices[n]) if slices is not None
-                      else mapping.element_hash(item)) for n, item in enumerate(items)]
-    return extract
-
-
-def _records_of(tag: str) -> Callable[[Answer], list[tuple[dict[str, str | None], str]]]:
-    return lambda answer: _records(answer, tag)
-
-
-def _result_record(answer: Answer) -> list[tuple[dict[str, str | None], str]]:
-    if answer.result is None:
-        raise Unreadable(f"the answer to {answer.method} has no Result")
-    slices = envelope.record_slices(answer.body, "Result", 1)
-    hashed = mapping.raw_hash(slices[0]) if slices else mapping.element_hash(answer.result)
-    return [(members(answer.result), hashed)]
-
-
-def _ledger(heads: list[_Head], currency: str) -> list[Any]:
-    out = []
-    for head in heads:
-        out.extend(mapping.ledger_lines(head.record, head.lines, head.hashed, currency))
-    return out
-
-
-def _bank(heads: list[_Head], currency: str) -> list[Any]:
-    found = (mapping.bank_transaction(head.record, head.lines, head.hashed, currency)
-             for head in heads)
-    return [item for item in found if item is not None]
-
-
-def _payments(heads: list[_Head], currency: str) -> list[Any]:
-    found = (mapping.payment(head.record, head.hashed, currency) for head in heads)
-    return [item for item in found if item is not None]
-
-
-_DOCUMENT_HEADS = _heads("Invoice", mapping.line_records)
-_TRANSACTION_HEADS = _heads("WSChangedTransactionSummary", mapping.transaction_lines)
-_TRANSACTION_CONVERTERS: dict[Entity, Callable[[list[_Head], str], list[Any]]] = {
-    Entity.LEDGER_LINES: _ledger, Entity.BANK_TRANSACTIONS: _bank, Entity.PAYMENTS: _payments,
-}
-
 
 def _inner(element: Element) -> str:
     return "".join(envelope.write(child) for child in element)

@@ -175,14 +175,14 @@ def parse(body: bytes) -> Element:
         pass
     except defusedxml.DefusedXmlException as error:
         raise BadResponse(f"{SERVICE} sent XML that is refused for safety ({type(error).__name__})") from None
-    except (SafeElementTree.ParseError, ElementTree.ParseError, ValueError, UnicodeError) as error:
-        raise BadResponse(f"{SERVICE} sent an answer that is not valid XML ({error})") from None
+    except (SafeElementTree.ParseError, ElementTree.ParseError, ValueError, UnicodeError, LookupError) as error:
+        raise BadResponse(f"{SERVICE} sent an answer that is not valid XML ({str(error)[:200]})") from None
     builder = ElementTree.XMLParser()
     try:
         for start in range(0, len(body), _CHUNK):
             builder.feed(body[start:start + _CHUNK])
         return builder.close()
-    except (ElementTree.ParseError, ValueError, UnicodeError, RecursionError, MemoryError) as error:
+    except (ElementTree.ParseError, ValueError, UnicodeError, LookupError, RecursionError, MemoryError) as error:
         raise BadResponse(f"{SERVICE} sent an answer that is not valid XML ({str(error)[:200]})") from None
 
 

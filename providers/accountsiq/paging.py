@@ -25,13 +25,14 @@ import email.utils
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
-from providers.accountsiq.envelope import stamp_text
-from providers.base import ValidationError
+from providers.accountsiq.envelope import SERVICE, stamp_text
+from providers.base import BadResponse, ValidationError
 
 Item = TypeVar("Item")
 OVERLAP = dt.timedelta(seconds=5)
 UNDATED_OVERLAP = dt.timedelta(seconds=10)
 _MAX_STEP_BACKS = 8
+_MAX_IDLE_PAGES = 4  # pages in a row that bring nothing new: the service is not moving through the list
 
 
 def cursor_from(date_header: str | None, now: Callable[[], dt.datetime] | None = None) -> str:
@@ -84,6 +85,7 @@ async def offset_pages(fetch: Callable[[int], Awaitable[Fetched[Item]]], *, limi
     longest = 0
     skip = 0
     back = 0
+    idle = 0
     ahead: tuple[int, asyncio.Task[Fetched[Item]]] | None = None
     try:
         while True:
@@ -109,6 +111,10 @@ async def offset_pages(fetch: Callable[[int], Awaitable[Fetched[Item]]], *, limi
             back = 0
             position = skip + count
             last = count == 0 or count < (limit or longest)
+            idle = 0 if fresh else idle + 1
+            if idle > _MAX_IDLE_PAGES and not last:
+                raise BadResponse(f"{SERVICE} answers the same records whatever page is asked for: the list cannot "
+                                  "be read to its end.")
             if not last:
                 keep = min(overlap, count - 1)
                 anchors = page.ids[count - keep:] if keep > 0 else []

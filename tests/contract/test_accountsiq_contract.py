@@ -643,7 +643,7 @@ def test_an_incremental_sync_of_10_changed_invoices_is_quick(sandbox, server, li
     assert {i.remote_id for i in items} == {d.remote_id for d in drafts}
     assert all(i.totals().net > d.totals().net for i, d in zip(
         sorted(items, key=lambda i: int(i.remote_id)), sorted(drafts, key=lambda d: int(d.remote_id)), strict=True))
-    assert pages[-1].cursor > cursor
+    assert pages[-1].cursor >= cursor  # whole seconds: a quick test may see the same one
     assert elapsed <= 2.0, f"{elapsed:.2f} s"
 
 
