@@ -91,8 +91,9 @@ LIMITS: dict[str, RateLimits] = {
     # 60/min (Starter) or 300/min (Pro) + a daily quota, announced on every answer: the headers rule,
     # the rate starts at the Starter pace until the first answer states the plan's limit.
     "accbooks": RateLimits(rate=1.0, burst=1, headers=True, header_period=60.0),
-    # The FAQ: 100 requests a second per user.
-    "accountsiq": RateLimits(rate=100.0, burst=20),
+    # The FAQ: 100 requests a second per user. Rate plus burst is the most any one-second window can
+    # hold, so together they stay at the limit.
+    "accountsiq": RateLimits(rate=90.0, burst=10),
     # None documented: no pacing, but a 429 or Retry-After is still obeyed.
     "accountingsuite": RateLimits(rate=None),
 }

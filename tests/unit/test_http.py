@@ -5,6 +5,7 @@ timeouts and redaction. Pacing runs on a fake clock; the network cases on loopba
 from __future__ import annotations
 
 import asyncio
+import bisect
 import heapq
 import logging
 from decimal import Decimal
@@ -371,6 +372,16 @@ def test_token_bucket_paces_to_the_rate_after_the_burst():
     delays = [pacer.reserve() for _ in range(10)]
     assert delays[:5] == [0.0] * 5
     assert delays[5:] == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0])
+
+
+@pytest.mark.parametrize("provider, per_second", [("accountsiq", 100), ("clearbooks", 10)])
+def test_no_one_second_window_holds_more_than_the_documented_limit(provider, per_second):
+    """Reservations as sent times: rate plus burst together must not exceed the limit in any window."""
+    clock = FakeClock()
+    pacer = H.Pacer(H.LIMITS[provider], clock=clock.monotonic, wall=clock.time)
+    sent = sorted(pacer.reserve() for _ in range(1000))
+    busiest = max(bisect.bisect_left(sent, start + 1.0) - i for i, start in enumerate(sent))
+    assert busiest <= per_second
 
 
 def test_no_documented_limit_means_no_waiting():
