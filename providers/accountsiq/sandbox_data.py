@@ -246,6 +246,9 @@ class Entity:
     txn_refs: dict[str, set[int]] = field(default_factory=dict)
     numbers: dict[tuple[str, str], int] = field(default_factory=dict)
     invoice_ids: list[int] = field(default_factory=list)  # every document id, ascending
+    # Bumped on every change of ``invoices``: what a query's cached answer is valid for (sandbox_queries).
+    invoice_revision: int = 0
+    ordered_invoices: OrderedDict[tuple, list[int]] = field(default_factory=OrderedDict)
     loaded: bool = False
 
     def __post_init__(self) -> None:
@@ -352,6 +355,7 @@ class Entity:
         else:
             bisect.insort(self.invoice_ids, row.id)
         self.invoices[row.id] = row
+        self.invoice_revision += 1
         if row.ext:
             self.invoice_refs.setdefault((row.kind, row.ext), set()).add(row.id)
         if row.number:
