@@ -194,11 +194,26 @@ def members(element: Element) -> dict[str, str | None]:
     """A record's simple members by name: None for nil, "" for empty (members left out are absent).
     The hot path of every list: one pass over the children, no lookups."""
     out: dict[str, str | None] = {}
+    names = _LOCAL_NAMES
     for child in element:
-        tag = child.tag
-        if tag[:_QLEN] == Q:
-            out[tag[_QLEN:]] = child.text if child.get(NIL) is None else None
+        name = names.get(child.tag)
+        if name is None:
+            tag = child.tag
+            if tag[:_QLEN] != Q:
+                continue
+            name = tag[_QLEN:]
+            if len(names) < _LOCAL_NAMES_KEPT:  # bounded: the tags come from the server
+                names[tag] = name
+        text = child.text
+        # A nil element has no text: only an element with text needs its attributes looked at.
+        out[name] = None if text is not None and child.get(NIL) is not None else text
     return out
+
+
+# Member names by qualified tag: a dict look-up costs half of slicing and comparing the namespace for
+# each of the 160,000 members a page of 1,000 invoices has.
+_LOCAL_NAMES: dict[str, str] = {}
+_LOCAL_NAMES_KEPT = 2048
 
 
 class Unreadable(ValueError):
