@@ -7,14 +7,17 @@ SQLite appends the rowid), then the rows past it. Neither seek depends on how de
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
-import re
 import sqlite3
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from app.domain.money import from_minor
+from app.store import search
 
 
 @dataclass(frozen=True)
@@ -141,43 +144,48 @@ BANK_TRANSACTIONS = View(
     select="id, remote_id, date, description, reference, amount, currency, reconciled",
     make_row=_bank_transaction_row)
 
-# What the index's tokenizer (unicode61) counts as a word: letters and digits; all else separates.
-_WORD = re.compile(r"[^\W_]+")
+# Up to this many matches, a search fetches its rows by id and sorts them (10k in about 15 ms): walking
+# the sort index instead could pass most of the table before it met them (the matches of "INV-00" are
+# the first numbers, so the last in a newest-first list).
+_FEW_MATCHES = 10_000
+# Past that, if at least this share of rows matches, a page walks the sort order in chunks and keeps the
+# rows the search index confirms by rowid (about 25 us a row): the cost follows the page, not the
+# matches. Below it, the matches are listed once (about 0.25 us each) and the sort index walked against
+# that list, which is cheaper than confirming the many rows a sparse match needs walking past.
+_WALK_DENSITY = 0.1
+_FIRST_CHUNK = 16  # small: the first chunk also measures what a confirmation costs here
+_MAX_CHUNK = 2000
+# A walk that would take longer than this starts over by the listed matches (the matches are sparse
+# early in this order, as oak tables among the smallest totals; or the index is in many segments, left
+# by incremental pulls, and each confirmation seeks through all of them).
+_WALK_BUDGET_S = 0.02
 
 
-def fts_query(text: str) -> str:
-    """User text to an FTS5 query: every word must match; the last as a prefix (the user may still be
-    typing it), the others whole (a prefix of a common word would merge huge lists). Words are split
-    as the index splits them (so "INV-0042" is two words) and quoted, so no input is a syntax error."""
-    words = ['"' + word.replace('"', '""') + '"' for word in _WORD.findall(text)]
-    if words:
-        words[-1] += "*"
-    return " ".join(words)
-
-
-# Up to this many matches, a search fetches its rows by id and sorts them; past it, it walks the
-# sort's index and keeps the rows that match (cost follows the page, not the matches).
-_FEW_MATCHES = 2000
-
-
-def _match_count(conn: sqlite3.Connection, fts: str, query: str, limit: int) -> int:
-    return conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {fts} WHERE {fts} MATCH ? LIMIT ?)",
-                        (query, limit)).fetchone()[0]
+def _plan(conn: sqlite3.Connection, view: View, filters: Filters) -> search.Match | None:
+    if not (view.fts and filters.text):
+        return None
+    return search.plan(conn, view.fts, filters.text, _FEW_MATCHES)
 
 
 def _where(conn: sqlite3.Connection, view: View, filters: Filters) -> tuple[list[str], list[Any]]:
+    """The WHERE clauses (ANDed) and their parameters for ``filters`` on ``view``."""
+    return _clauses(view, filters, _plan(conn, view, filters))
+
+
+def _clauses(view: View, filters: Filters, match: search.Match | None) -> tuple[list[str], list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
-    if filters.text:
-        query = fts_query(filters.text)
-        if not view.fts:
-            clauses.append("(description LIKE ? OR reference LIKE ?)")
-            params += [f"%{filters.text}%"] * 2
-        elif query:
-            few = _match_count(conn, view.fts, query, _FEW_MATCHES + 1) <= _FEW_MATCHES
-            # The unary + keeps SQLite from driving the query by id: it walks the sort index instead.
-            clauses.append(f"{'' if few else '+'}id IN (SELECT rowid FROM {view.fts} WHERE {view.fts} MATCH ?)")
-            params.append(query)
+    if filters.text and not view.fts:
+        clauses.append("(description LIKE ? OR reference LIKE ?)")
+        params += [f"%{filters.text}%"] * 2
+    elif match is not None:
+        if match.query is None:
+            clauses.append("0")
+        else:
+            # The unary + keeps SQLite from driving a many-match query by id: it walks the sort index.
+            clauses.append(f"{'' if match.few is not None else '+'}id IN "
+                           f"(SELECT rowid FROM {view.fts} WHERE {view.fts} MATCH ?)")
+            params.append(match.query)
     if filters.status:
         clauses.append("status = ?")
         params.append(filters.status)
@@ -205,35 +213,109 @@ def _where(conn: sqlite3.Connection, view: View, filters: Filters) -> tuple[list
     return clauses, params
 
 
+@contextlib.contextmanager
+def _snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """One read transaction around a page's statements, so they all see the same commit."""
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("COMMIT")
+
+
+def _ordered(conn: sqlite3.Connection, select: str, view: View, column: str, clauses: list[str],
+             params: list[Any], descending: bool, after: tuple[Any, int] | None, limit: int) -> list[tuple]:
+    """Up to ``limit`` rows in ``(column, id)`` order that come after ``after``, in at most two index seeks."""
+    direction, beyond = ("DESC", "<") if descending else ("ASC", ">")
+    base = f"SELECT {select} FROM {view.table} WHERE " + " AND ".join(clauses or ["1"])
+    if after is None:
+        return conn.execute(f"{base} ORDER BY {column} {direction}, id {direction} LIMIT ?",
+                            (*params, limit)).fetchall()
+    value, last_id = after
+    raw = conn.execute(f"{base} AND {column} = ? AND id {beyond} ? ORDER BY id {direction} LIMIT ?",
+                       (*params, value, last_id, limit)).fetchall()
+    if len(raw) < limit:
+        raw += conn.execute(f"{base} AND {column} {beyond} ? ORDER BY {column} {direction}, id {direction} "
+                            "LIMIT ?", (*params, value, limit - len(raw))).fetchall()
+    return raw
+
+
 def page(conn: sqlite3.Connection, view: View, filters: Filters, sort: Sort,
          after: tuple[Any, int] | None = None, limit: int = 100) -> Page:
     column = view.sort_column(sort)
-    clauses, params = _where(conn, view, filters)
-    direction, beyond, id_beyond = ("DESC", "<", "<") if sort.descending else ("ASC", ">", ">")
-    base = f"SELECT {view.select}, {column} FROM {view.table} WHERE " + " AND ".join(clauses or ["1"])
-    raw: list[tuple] = []
-    if after is not None:
-        value, last_id = after
-        raw = conn.execute(f"{base} AND {column} = ? AND id {id_beyond} ? ORDER BY id {direction} LIMIT ?",
-                           (*params, value, last_id, limit)).fetchall()
-        if len(raw) < limit:
-            raw += conn.execute(f"{base} AND {column} {beyond} ? ORDER BY {column} {direction}, id {direction} "
-                                "LIMIT ?", (*params, value, limit - len(raw))).fetchall()
-    else:
-        raw = conn.execute(f"{base} ORDER BY {column} {direction}, id {direction} LIMIT ?",
-                           (*params, limit)).fetchall()
+    select = f"{view.select}, {column}"
+    with _snapshot(conn):
+        match = _plan(conn, view, filters)
+        if match is not None and match.few is None and match.density >= _WALK_DENSITY:
+            raw = _walk(conn, view, filters, sort, column, match, after, limit)
+        else:
+            clauses, params = _clauses(view, filters, match)
+            raw = _ordered(conn, select, view, column, clauses, params, sort.descending, after, limit)
     rows = [view.make_row(r) for r in raw]
     cursor = (raw[-1][-1], raw[-1][0]) if len(raw) == limit else None
     return Page(rows, cursor)
 
 
+def _walk(conn: sqlite3.Connection, view: View, filters: Filters, sort: Sort, column: str, match: search.Match,
+          after: tuple[Any, int] | None, limit: int) -> list[tuple]:
+    """The page of a search that many rows match: walk the sort order (with the other filters) in
+    chunks and keep the rows whose rowid the search index confirms, until the page is full. Returns
+    exactly the rows, in the same order, that the plain query would."""
+    assert view.fts and match.query
+    others, params = _clauses(view, dataclasses.replace(filters, text=""), None)
+    confirm = f"SELECT rowid FROM {view.fts} WHERE {view.fts} MATCH ? AND rowid IN "
+    started, start = time.perf_counter(), after
+    kept: list[int] = []
+    density, walked, hits, size = match.density, 0, 0, _FIRST_CHUNK
+    while True:
+        keys = _ordered(conn, f"id, {column}", view, column, others, params, sort.descending, after, size)
+        found = {rowid for (rowid,) in conn.execute(confirm + f"({','.join('?' * len(keys))})",
+                                                    (match.query, *(key[0] for key in keys)))} if keys else set()
+        for key in keys:
+            after = (key[1], key[0])
+            if key[0] in found:
+                kept.append(key[0])
+                if len(kept) == limit:
+                    break
+        if len(kept) == limit or len(keys) < size:
+            break
+        walked += len(keys)
+        hits += len(found)
+        density = max(hits / walked, density / 4)
+        wanted = limit - len(kept)
+        spent = time.perf_counter() - started
+        per_row = spent / walked
+        if spent + per_row * wanted / density > _WALK_BUDGET_S:
+            # Confirming the rest would cost more than listing the matches (the matches are sparse this
+            # early in the order, or the index is slow to seek): the plain query, by the list.
+            clauses, list_params = _clauses(view, filters, match)
+            return _ordered(conn, f"{view.select}, {column}", view, column, clauses, list_params,
+                            sort.descending, start, limit)
+        # Enough rows to fill the page at the density seen so far, but never more than the budget left.
+        size = min(int(wanted / density * 1.25) + 16, int((_WALK_BUDGET_S - spent) / per_row) + 1, _MAX_CHUNK)
+    return _rows_by_id(conn, view, column, kept)
+
+
+def _rows_by_id(conn: sqlite3.Connection, view: View, column: str, ids: list[int]) -> list[tuple]:
+    if not ids:
+        return []
+    found = {r[0]: r for r in conn.execute(
+        f"SELECT {view.select}, {column} FROM {view.table} WHERE id IN ({','.join('?' * len(ids))})", ids)}
+    return [found[i] for i in ids]
+
+
 def count(conn: sqlite3.Connection, view: View, filters: Filters) -> int:
-    if view.fts and filters.text and filters == Filters(text=filters.text):
-        # Text alone: the search index counts its own matches, no table row is read.
-        query = fts_query(filters.text)
-        if not query:
-            return count(conn, view, Filters())
-        return conn.execute(f"SELECT count(*) FROM {view.fts} WHERE {view.fts} MATCH ?", (query,)).fetchone()[0]
-    clauses, params = _where(conn, view, filters)
-    return conn.execute(f"SELECT count(*) FROM {view.table} WHERE " + " AND ".join(clauses or ["1"]),
-                        params).fetchone()[0]
+    with _snapshot(conn):
+        match = _plan(conn, view, filters)
+        if match is not None and filters == Filters(text=filters.text):
+            # Text alone: the search index counts its own matches, no table row is read.
+            if match.query is None or match.few is not None:
+                return len(match.few or [])
+            return conn.execute(f"SELECT count(*) FROM {view.fts} WHERE {view.fts} MATCH ?",
+                                (match.query,)).fetchone()[0]
+        clauses, params = _clauses(view, filters, match)
+        return conn.execute(f"SELECT count(*) FROM {view.table} WHERE " + " AND ".join(clauses or ["1"]),
+                            params).fetchone()[0]

@@ -273,6 +273,14 @@ _V3 += "CREATE TABLE sync_renumber (record_id INTEGER);\n" + "".join(
     _RENUMBER.format(table=table, entity=entity) for table, entity in _SYNCED_TABLES.items())
 
 
+_V4 = """
+-- Each search index's vocabulary (one row per indexed term): a search's last word, a prefix, is looked
+-- up here and searched as the OR of the few whole terms it stands for (app/store/search.py).
+CREATE VIRTUAL TABLE customers_fts_terms USING fts5vocab(customers_fts, row);
+CREATE VIRTUAL TABLE invoices_fts_terms USING fts5vocab(invoices_fts, row);
+"""
+
+
 def _indexes_sql(indexes: dict[str, str]) -> str:
     return "".join(f"CREATE INDEX IF NOT EXISTS {name} ON {spec};\n" for name, spec in indexes.items())
 
@@ -281,6 +289,7 @@ MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema", _V1 + _indexes_sql(INVOICE_INDEXES) + _indexes_sql(CUSTOMER_INDEXES)),
     Migration(2, "sync cursors", _V2),
     Migration(3, "sync: deletion detection and the service's copy of edited records", _V3),
+    Migration(4, "search: the vocabulary of each full-text index", _V4),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1].version

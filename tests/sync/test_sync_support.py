@@ -25,7 +25,7 @@ def test_a_version_2_file_gains_the_sync_tables(tmp_path):
     migrate(conn, path, MIGRATIONS[:2])
     conn.close()
     with CompanyStore.open(path) as store:
-        assert store.writer.run(schema_version) == MIGRATIONS[-1].version == 3
+        assert store.writer.run(schema_version) == MIGRATIONS[-1].version >= 3
         tables_now = {r[0] for r in store.reader().execute("SELECT name FROM sqlite_master")}
         assert {"sync_seen", "sync_theirs", "sync_renumber", "customers_id_reused"} <= tables_now
 
