@@ -102,6 +102,10 @@ LIMITS: dict[str, RateLimits] = {
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 10  # tries of one request in all
+    # Tries while nothing answers at all (connection refused, no route): the network is down or the
+    # service is gone, and the sync scheduler's own back-off takes over; ten tries would keep the user
+    # waiting about 20 s before the window could say "Offline".
+    unreachable_attempts: int = 3
     base: float = 0.2  # first backoff ceiling, seconds; doubles each try (full jitter below it)
     cap: float = 10.0  # largest backoff ceiling
     deadline: float = 300.0  # seconds one request may spend over all its tries and waits
@@ -719,7 +723,9 @@ class HttpSession:
             raise UnknownOutcome(f"{what} after the request was sent: it may or may not have been done at "
                                  f"{self.service}.", detail={"method": request.method, "url": redact_url(request.url)})
         delay = self.retry.backoff(attempt.number, self._rand)
-        if attempt.number >= self.retry.attempts or self._clock() - attempt.started + delay > self.retry.deadline:
+        attempts = self.retry.unreachable_attempts if isinstance(error, httpx.ConnectError) else self.retry.attempts
+        if attempt.number >= min(attempts, self.retry.attempts) \
+                or self._clock() - attempt.started + delay > self.retry.deadline:
             raise Unavailable(f"{what} ({attempt.number} tries)")
         self.stats.retries += 1
         await self._sleep(delay)

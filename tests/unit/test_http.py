@@ -603,6 +603,22 @@ def test_nothing_listening_is_unavailable_even_for_post():
     assert not isinstance(caught.value, UnknownOutcome) and "could not be reached" in caught.value.message
 
 
+def test_nothing_listening_gives_up_after_a_few_tries_so_offline_shows_soon():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    async def go():
+        async with H.HttpSession(f"http://127.0.0.1:{port}", retry=H.RetryPolicy(base=0.001)) as s:
+            await s.get("/things")
+
+    with pytest.raises(Unavailable) as caught:
+        run(go())
+    assert caught.value.message.endswith(f"({H.RetryPolicy().unreachable_attempts} tries)")
+
+
 # --- redaction -------------------------------------------------------------------------------------------
 
 SECRETS = ("acb_5f1e0c9d2b7a4e6f8c3d1b0a9e8f7d6c5b4a3e2f", "aiq-access-7Hq2Lx9Pz", "rt_0b5d7a9c1e3f",
