@@ -21,7 +21,8 @@ import datetime as dt
 import time
 from collections.abc import Iterable
 
-from app.domain import Record
+from app.domain import Record, SalesDocument
+from app.store import tables
 from app.store.sync_support import Held, SyncSupport
 from app.sync.entities import TARGETS, Target
 from app.sync.events import Hub, Progress, SyncResult
@@ -29,6 +30,16 @@ from app.sync.outcomes import stop_for
 from providers.base import Entity, Operation, Provider, ProviderError
 
 FULL_EVERY = 24 * 3600.0
+
+
+def _customer_names(store, wanted: set[str]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    wanted_list = sorted(wanted)
+    for start in range(0, len(wanted_list), 500):
+        chunk = wanted_list[start:start + 500]
+        names.update(store.reader().execute(
+            f"SELECT remote_id, name FROM customers WHERE remote_id IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+    return names
 
 
 class Puller:
@@ -70,6 +81,18 @@ class Puller:
         if documents_changed and not bulk:
             await asyncio.to_thread(self.store.refresh_balances)
 
+    async def _with_customer_names(self, documents: list[Record]) -> list[Record]:
+        """Documents as some services send them (AccBooks: the customer's id alone) take their customer's
+        name from the store, where the customers were pulled first: the list, search and PDF show it."""
+        nameless = {d.customer_remote_id for d in documents
+                    if isinstance(d, SalesDocument) and not d.customer_name and d.customer_remote_id}
+        if not nameless:
+            return documents
+        names = await asyncio.to_thread(_customer_names, self.store, nameless)
+        return [d.model_copy(update={"customer_name": names[d.customer_remote_id]})
+                if isinstance(d, SalesDocument) and not d.customer_name and d.customer_remote_id in names else d
+                for d in documents]
+
     def _incremental(self, target: Target) -> tuple[bool, str | None]:
         state = self.support.state(target.entity.value)
         if self.force_full or state.cursor is None or state.last_full_pull_at is None:
@@ -94,6 +117,8 @@ class Puller:
         storing: asyncio.Task | None = None
 
         async def store_page(items: list[Record]) -> int:
+            if spec is tables.INVOICES:
+                items = await self._with_customer_names(items)
             fresh: list[Record] = []
             theirs: list[tuple[int, str, Record]] = []
             for record in items:
