@@ -16,6 +16,7 @@ to it in one reset when it arrives, so the table never flashes empty. All reads 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import OrderedDict
 from collections.abc import Callable
@@ -85,6 +86,7 @@ class PagedTableModel(QAbstractTableModel):
         self._worker = None
         self._generation = 0
         self._reloading = False
+        self._refreshing: asyncio.Task | None = None  # a refresh under way counts as busy
         self._counting = False  # the rows' number is being counted (a sort meanwhile must not skip it)
 
     # --- what Qt asks ----------------------------------------------------------------------------
@@ -202,7 +204,8 @@ class PagedTableModel(QAbstractTableModel):
 
     @property
     def busy(self) -> bool:
-        return self._reloading or self._counting or bool(self._wanted) or bool(self._loading)
+        return (self._reloading or self._counting or bool(self._wanted) or bool(self._loading)
+                or bool(self._refreshing and not self._refreshing.done()))
 
     @property
     def counting(self) -> bool:
@@ -299,7 +302,8 @@ class PagedTableModel(QAbstractTableModel):
                 self.dataChanged.emit(self.index(0, 0), self.index(total - 1, len(self.columns) - 1))
             self.loaded.emit()
 
-        self.tasks.start(off_thread(source.first, filters, sort, self.CHUNK), done=arrived, name="table refresh")
+        self._refreshing = self.tasks.start(off_thread(source.first, filters, sort, self.CHUNK), done=arrived,
+                                            name="table refresh")
 
     def row_at(self, number: int) -> Any | None:
         start = number - number % self.CHUNK
