@@ -45,6 +45,16 @@ async def document(store: CompanyStore, local_id: int) -> SalesDocument | None:
     return await off_thread(store.get, tables.INVOICES, local_id)
 
 
+async def record_now(store: CompanyStore, entry: OutboxEntry) -> dict[str, Any] | None:
+    """The record an outbox entry is about, as it is here now (with every later edit of it), or None if it
+    was deleted here: what "yours" means when a conflict is settled."""
+    spec = tables.BY_ENTITY.get(entry.entity)
+    if spec is None:
+        return dict(entry.edit)
+    record = await off_thread(store.get, spec, entry.record_id)
+    return None if record is None else record.model_dump(mode="json")
+
+
 async def find_customers(store: CompanyStore, text: str, limit: int = 30) -> list[CustomerRow]:
     """Customers whose name, contact, email or numbers match ``text`` (all when empty), by name."""
     page = await off_thread(store.page, CUSTOMERS, Filters(text=text, archived=False), Sort("name"), None, limit)

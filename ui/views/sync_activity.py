@@ -60,12 +60,15 @@ class ConflictDialog(QDialog):
 
     resolved = Signal(object, dict)  # the entry, and the record as the user wants it
 
-    def __init__(self, entry: OutboxEntry, parent: QWidget | None = None, provider_name: str = "the service"):
+    def __init__(self, entry: OutboxEntry, parent: QWidget | None = None, provider_name: str = "the service",
+                 mine: dict[str, Any] | None = None):
+        """``mine``: the record as it is here now, later edits included (the entry's own edit if not given)."""
         super().__init__(parent)
         self.setObjectName("conflictDialog")
         self.setWindowTitle(f"Resolve a conflict: {describe(entry)}")
         self.entry = entry
-        mine, theirs, base = entry.edit, entry.theirs or {}, entry.base or {}
+        self.mine = dict(mine) if mine is not None else dict(entry.edit)
+        mine, theirs, base = self.mine, entry.theirs or {}, entry.base or {}
         spec = BY_ENTITY.get(entry.entity)
         model = spec.model if spec is not None else None
         self.choices: dict[str, QButtonGroup] = {}
@@ -137,7 +140,7 @@ class ConflictDialog(QDialog):
 
     def merged(self) -> dict[str, Any]:
         theirs = self.entry.theirs or {}
-        result = dict(self.entry.edit)
+        result = dict(self.mine)
         for name, group in self.choices.items():
             if group.checkedId() == 1:
                 result[name] = theirs.get(name)
@@ -309,7 +312,12 @@ class SyncActivityView(QWidget):
         entry = self._current()
         if entry is None or entry.state != "conflict":
             return
-        dialog = ConflictDialog(entry, self.window(), self.context.provider_name)
+        self.tasks.start(operations.record_now(self.context.store, entry), name="read the conflicting record",
+                         done=lambda mine: self._open_conflict(entry, mine))
+
+    def _open_conflict(self, entry: OutboxEntry, mine: dict | None) -> None:
+        # mine is None when the record was deleted here: the entry's own edit (the deletion) stands for it.
+        dialog = ConflictDialog(entry, self.window(), self.context.provider_name, mine=mine)
         dialog.resolved.connect(self._resolved)
         dialog.finished.connect(lambda _r: dialog.deleteLater())
         dialog.open()
