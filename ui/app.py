@@ -13,11 +13,12 @@ import asyncio
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from ui import theme
 from ui.context import CompanyContext, Session, SingleCompany
@@ -54,12 +55,14 @@ def apply_theme(app: QApplication, settings: QSettings | None = None, scheme: th
 
 
 def create_window(context: CompanyContext, session: Session | None = None, *,
-                  scheme: theme.Scheme | None = None, settings: QSettings | None = None) -> MainWindow:
+                  scheme: theme.Scheme | None = None, settings: QSettings | None = None,
+                  connect_service: Callable[[QWidget], None] | None = None) -> MainWindow:
     """The main window on ``context`` (needs a running QApplication and an asyncio loop set for it)."""
     app = make_application()
     settings = settings if settings is not None else window_settings()
     current = apply_theme(app, settings, scheme)
-    return MainWindow(session or SingleCompany(context), context, theme_=current, settings=settings)
+    return MainWindow(session or SingleCompany(context), context, theme_=current, settings=settings,
+                      connect_service=connect_service)
 
 
 def run_window(context: CompanyContext, session: Session | None = None, *, argv: list[str] | None = None,

@@ -9,6 +9,7 @@ paints before any data has arrived and never waits on the disk.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from importlib import metadata
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
@@ -58,10 +59,12 @@ def _version() -> str:
 
 class MainWindow(QMainWindow):
     companySwitched = Signal(object)  # the new CompanyContext, once its views are bound to it
+    closed = Signal()  # the window has closed (the app's entry point ends the run)
 
     def __init__(self, session: Session, context: CompanyContext, *, theme_: theme.Theme | None = None,
-                 settings: QSettings | None = None):
+                 settings: QSettings | None = None, connect_service: Callable[[QWidget], None] | None = None):
         super().__init__()
+        self._connect_service = connect_service
         self.setObjectName("mainWindow")
         self.session = session
         self.context = context
@@ -154,6 +157,10 @@ class MainWindow(QMainWindow):
                                         "Send what is waiting and fetch what changed (F5)")
         self.save_action = self._action("Save", "save", QKeySequence.StandardKey.Save, self.save_editor,
                                         "Save the open editor (Ctrl+S)")
+        self.connect_action = self._action("Connect to a service…", "company", "Ctrl+Shift+K", self.connect_service,
+                                           "Sign in to Clear Books, AccountingSuite, AccBooks or AccountsIQ and "
+                                           "add its companies")
+        self.connect_action.setVisible(self._connect_service is not None)
         self.about_action = self._action("About Ledgerdesk", "about", None, self.show_about)
         self.quit_action = self._action("Quit", None, QKeySequence.StandardKey.Quit, self.close)
         self.refresh_action = self._action("Reload from this computer", None, "Ctrl+R", self.refresh_views,
@@ -199,6 +206,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.new_action)
         file_menu.addAction(self.save_action)
         file_menu.addAction(self.switch_action)
+        file_menu.addAction(self.connect_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         view_menu = menu.addMenu("&View")
@@ -227,7 +235,8 @@ class MainWindow(QMainWindow):
     def _bind(self, context: CompanyContext) -> None:
         self.context = context
         self.setWindowTitle(f"{context.name} · {context.provider_name} · Ledgerdesk")
-        self.company_button.setText(f"{context.name}  ·  {context.provider_name}")
+        # "&&": a button reads a lone "&" as its shortcut marker ("Cedar & Pine" would show as "Cedar _Pine").
+        self.company_button.setText(f"{context.name}  ·  {context.provider_name}".replace("&", "&&"))
         self._unsubscribe()
         self._unsubscribe = context.sync.subscribe(self._sync_state)
         self.status.set_context(context)
@@ -280,6 +289,10 @@ class MainWindow(QMainWindow):
         switcher.finished.connect(lambda _r: switcher.deleteLater())
         switcher.open()
         self.switcher = switcher
+
+    def connect_service(self) -> None:
+        if self._connect_service is not None:
+            self._connect_service(self)
 
     # --- views ---------------------------------------------------------------------------------
 
@@ -448,6 +461,7 @@ class MainWindow(QMainWindow):
                 if tasks is not None:
                     tasks.close()
         super().closeEvent(event)
+        self.closed.emit()
 
 
 def top_window() -> MainWindow | None:

@@ -1,7 +1,8 @@
 """`ledgerdesk --demo`: the provider sandboxes on loopback, served as tasks on the Qt main thread's
-qasync loop, beside a placeholder window until the real main window lands (issue 7). Once they run, the
-demo signs in to each through the real sign-in code (app/auth), keeping the sandboxes' demo credentials
-in an in-memory vault, and lists the connections and their companies."""
+qasync loop. A small start-up panel shows them starting; once they run, the demo signs in to each through
+the real sign-in code (app/auth), keeping the sandboxes' demo credentials in an in-memory vault, and
+then the main window opens on the workspace those sign-ins made: the most recent company first, each
+company syncing with its sandbox in the background, File > Connect reaching the same sandboxes."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from app.auth import demo_signin
 from app.auth.vault import MemoryKeyring, Vault
@@ -70,8 +72,12 @@ class DemoSession:
     """Starts the sandboxes, keeps the window informed, and stops every server before it ends."""
 
     def __init__(self, window, providers: Iterable[str] = PROVIDERS, size: str | int = DEMO_SIZE,
-                 home: Path | None = None):
+                 home: Path | None = None, main_window: Callable[[DemoSession], Awaitable[Any]] | None = None):
         self.window = window
+        # Opens the real window once signed in (the Qt entry point passes it; headless tests do not).
+        self._main_window = main_window
+        self.ui_session: Any = None  # the window's WorkspaceSession, closed before the servers stop
+        self.main_window_shown: Any = None
         self.providers = tuple(providers)
         self.size = size
         self.sandboxes: dict[str, ProviderSandbox] = {}
@@ -144,6 +150,12 @@ class DemoSession:
             await asyncio.gather(task, quitting, return_exceptions=True)
 
     async def stop(self) -> None:
+        if self.ui_session is not None:  # sync stops and company files close while the services still answer
+            session, self.ui_session = self.ui_session, None
+            try:
+                await asyncio.wait_for(session.aclose(), timeout=10)
+            except Exception:
+                log.exception("closing the demo's companies failed")
         servers, self.servers = self.servers, {}
         # Together: each uvicorn shutdown waits a little for its connections to close.
         await asyncio.gather(*(self._stop_one(provider, server) for provider, server in servers.items()))
@@ -166,10 +178,15 @@ class DemoSession:
         try:
             await self.start()
             await self._until_quit(self.sign_in())
+            if self._main_window is not None and not self._quit.is_set():
+                await self._until_quit(self._main_window(self))
             if quit_after is not None:  # counted once the demo is up, signed in included
                 asyncio.get_running_loop().call_later(quit_after, self.request_quit)
             await self._quit.wait()
         finally:
+            if self.main_window_shown is not None and self.main_window_shown.isVisible():
+                self.main_window_shown._closing_confirmed = True  # quitting from outside: no questions
+                self.main_window_shown.close()
             await self.stop()
             self.window.close()
 
@@ -187,7 +204,9 @@ def _run_qt(home: Path, quit_after: float | None) -> int:
     app.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    session = DemoSession(DemoWindow(home), home=home)
+    from app.cli.demo_main import open_main_window
+
+    session = DemoSession(DemoWindow(home), home=home, main_window=open_main_window)
     _forward_signals(loop, session.request_quit)
     # Python runs signal handlers only between bytecodes; while Qt idles in C++ a Ctrl+C would wait
     # for the next event, so a timer gives the interpreter a regular turn.

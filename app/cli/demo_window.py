@@ -1,9 +1,8 @@
-"""The demo's placeholder window. It says plainly that the real window is still being built (issue 7)
-and shows what the demo does run: the provider sandboxes, their addresses and demo companies, and the
-connections the demo signed in to through the real sign-in code, with their companies.
+"""The demo's start-up panel: what the demo starts on this computer before the main window opens (the
+provider sandboxes, their addresses and demo companies) and the connections it signs in to through the
+real sign-in code. It stays on screen only if no company could be opened, saying why.
 
-It lives here rather than in ui/ because it is a stopgap of the entry point that goes away when the
-main window lands; nothing else may import it.
+It belongs to the entry point, not to ui/: nothing else may import it.
 """
 
 from __future__ import annotations
@@ -27,10 +26,9 @@ from app.cli.sandboxes import DISPLAY_NAMES
 TITLE = "Ledgerdesk (demo)"
 RUNNING_COLOUR = QColor("#1b7f3b")
 INTRO = (
-    "The full Ledgerdesk window is still being built (issue 7). Until it lands, this placeholder shows "
-    "what the demo runs on this computer: a sandbox for each bookkeeping service, an emulator that "
-    "answers like the real one, with its own demo companies. Nothing here reaches the internet or "
-    "touches your real data."
+    "The demo runs a sandbox for each bookkeeping service on this computer: an emulator that answers like "
+    "the real one, with its own demo companies. Ledgerdesk signs in to each as you would, then opens its "
+    "window. Nothing here reaches the internet or touches your real data."
 )
 
 
@@ -169,6 +167,9 @@ class DemoWindow(QMainWindow):
     def show_vault(self, connections: int, companies: int, where: str) -> None:
         self.vault_label.setText(f"{connections} connections with {companies} companies, signed in through "
                                  f"Ledgerdesk's sign-in code. Their credentials are kept {where}.")
+
+    def show_no_companies(self) -> None:
+        self.status_label.setText("No company could be opened: no sign-in succeeded (hover over each to see why)")
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.closed.emit()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from importlib import metadata
 
 from app.cli import sandbox_command, sync_command
@@ -20,8 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ledgerdesk",
         description="Ledgerdesk: a fast native desktop client for cloud bookkeeping services.",
-        epilog="The main window is being built (issue 7); until then `ledgerdesk --demo` opens a "
-               "placeholder window beside the four provider sandboxes.")
+        epilog="`ledgerdesk --demo` opens the window on the demo companies of four provider sandboxes that run "
+               "on this computer.")
     parser.add_argument("--version", action="version", version=f"ledgerdesk {version()}")
     parser.add_argument("--demo", action="store_true",
                         help="run the demo: the four provider sandboxes on this computer, with demo companies "
@@ -48,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return demo.run(args)
     if command is None:
-        parser.print_help(sys.stderr)
-        print("\nThe main window is not there yet (issue 7): try `ledgerdesk --demo`.", file=sys.stderr)
-        return 2
+        from app.cli import desktop  # imports Qt: only when a window is wanted
+
+        return desktop.run(args)
     return command(args)

@@ -1,4 +1,4 @@
-"""The demo's placeholder window, driven in-process on a qasync loop with the real sandboxes."""
+"""The demo's start-up panel, driven in-process on a qasync loop with the real sandboxes."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ async def let_qt_paint() -> None:
         await asyncio.sleep(0.02)
 
 
-def test_placeholder_window_lists_the_running_sandboxes(qtbot, demo_app, qasync_loop, tmp_path, screenshot_dir):
+def test_start_up_panel_lists_the_running_sandboxes(qtbot, demo_app, qasync_loop, tmp_path, screenshot_dir):
     window = DemoWindow(tmp_path)
     qtbot.addWidget(window)
     session = DemoSession(window, size="tiny")
@@ -63,7 +63,7 @@ def test_placeholder_window_lists_the_running_sandboxes(qtbot, demo_app, qasync_
 
     assert window.windowTitle() == TITLE == "Ledgerdesk (demo)"
     texts = " ".join(label.text() for label in window.findChildren(QLabel))
-    assert "being built (issue 7)" in texts
+    assert "Nothing here reaches the internet" in texts
     assert list(listed) == [DISPLAY_NAMES[p] for p in PROVIDERS]
     url, status, companies = listed["AccountingSuite"]
     assert url.startswith("http://127.0.0.1:") and status == "running"
