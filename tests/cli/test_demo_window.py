@@ -96,3 +96,38 @@ def test_closing_the_window_stops_the_servers_and_ends_the_session(qtbot, demo_a
     assert not window.isVisible()
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{seen[0]}/_sandbox/faults", timeout=2)
+
+
+def test_the_demo_opens_the_main_window_once_signed_in(qtbot, demo_app, qasync_loop, tmp_path, screenshot_dir,
+                                                       monkeypatch):
+    """What `ledgerdesk --demo` shows once up: the real window on a signed-in company, synced with its sandbox,
+    the start-up panel gone; closing the window ends the demo and stops the servers."""
+    from app.cli.demo_main import open_main_window
+
+    monkeypatch.setenv("LEDGERDESK_HOME", str(tmp_path / "home"))
+    panel = DemoWindow(tmp_path)
+    qtbot.addWidget(panel)
+    session = DemoSession(panel, providers=["accountingsuite", "accountsiq"], size="tiny", home=tmp_path / "home",
+                          main_window=open_main_window)
+    seen = {}
+
+    async def look_then_close():
+        while session.main_window_shown is None or session.main_window_shown.status.state.last_sync is None:
+            await asyncio.sleep(0.05)
+        window = session.main_window_shown
+        window.resize(1280, 800)
+        while window.current_view().model.busy or window.current_view().model.total == 0:
+            await asyncio.sleep(0.05)
+        await let_qt_paint()
+        seen.update(title=window.windowTitle(), rows=window.current_view().model.total, panel=panel.isVisible(),
+                    companies=len(session.ui_session.companies()), online=window.status.connection.text())
+        window.grab().save(str(screenshot_dir / "demo-main-window.png"))
+        window.close()
+
+    closer = qasync_loop.create_task(look_then_close())
+    qasync_loop.run_until_complete(asyncio.wait_for(session.run(), timeout=60))
+    assert closer.done() and closer.exception() is None
+    assert seen["rows"] > 0 and not seen["panel"] and seen["online"].startswith("Online")
+    assert seen["companies"] == 6  # three of each sandbox
+    assert seen["title"].endswith("· Ledgerdesk")
+    assert session.servers == {} and session.ui_session is None

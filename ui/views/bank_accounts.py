@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QSplitter,
+    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -89,6 +90,15 @@ class BankAccountDialog(QDialog):
     def _not_saved(self, error: BaseException) -> None:
         self.save_button.setEnabled(True)
         self.banner.show_problems([f"The account was not saved: {dialogs.explain(error)} Try Save again."])
+
+
+def _note() -> QLabel:
+    note = QLabel()
+    note.setObjectName("muted")
+    note.setWordWrap(True)
+    note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    note.setContentsMargins(48, 24, 48, 24)
+    return note
 
 
 class BankAccountsView(QWidget):
@@ -166,25 +176,47 @@ class BankAccountsView(QWidget):
         title_row.addWidget(self.search, 1)
         title_row.addWidget(self.period)
         lower_layout.addLayout(title_row)
-        lower_layout.addWidget(self.table, 1)
+        # Where the service cannot list what a pane would show, the pane says so rather than stay empty.
+        self.transactions_note = _note()
+        self.transactions_area = QStackedWidget()
+        self.transactions_area.addWidget(self.table)
+        self.transactions_area.addWidget(self.transactions_note)
+        lower_layout.addWidget(self.transactions_area, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.accounts)
         splitter.addWidget(lower)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 4)
         splitter.setChildrenCollapsible(False)
+        self.accounts_note = _note()
+        self.body = QStackedWidget()
+        self.body.addWidget(splitter)
+        self.body.addWidget(self.accounts_note)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 8)
         layout.setSpacing(8)
         layout.addLayout(top)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self.body, 1)
 
         self._timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
         self._timer.timeout.connect(self._apply_filters)
         self.search.textChanged.connect(lambda _t: self._timer.start())
         self.period.currentIndexChanged.connect(lambda _i: self._apply_filters())
         self._update_actions()
+        self._show_what_the_service_lists()
+
+    def _show_what_the_service_lists(self) -> None:
+        accounts, why_not_accounts = self.context.allows(Entity.BANK_ACCOUNTS, Operation.LIST)
+        self.accounts_note.setText(f"{why_not_accounts.rstrip('.')}.\n\nBank accounts and their transactions are kept in "
+                                   f"{self.context.provider_name}'s own app." if not accounts else "")
+        self.body.setCurrentWidget(self.body.widget(0) if accounts else self.accounts_note)
+        listed, why_not = self.context.allows(Entity.BANK_TRANSACTIONS, Operation.LIST)
+        self.transactions_note.setText(f"{why_not.rstrip('.')}.\n\nThe balances above are {self.context.provider_name}'s own."
+                                       if not listed else "")
+        self.transactions_area.setCurrentWidget(self.table if listed else self.transactions_note)
+        for control in (self.search, self.period, self.transactions_count):
+            control.setVisible(listed)
 
     def start(self) -> None:
         self.tasks.start(operations.bank_accounts(self.context.store), done=self._show_accounts, name="bank accounts")
@@ -194,6 +226,7 @@ class BankAccountsView(QWidget):
         self.model.set_source(StoreSource(context.store, self.model.source.view))
         self.accounts.setRowCount(0)
         self.accounts_list = []
+        self._show_what_the_service_lists()
 
     def refresh(self) -> None:
         self.start()
