@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import asdict
 
 from app.store import CompanyStore
 from app.store.paths import company_file
@@ -23,7 +23,7 @@ from app.sync.engine import SyncEngine
 from app.sync.schedule import Scheduler
 from app.workspace import CompanyEntry, Connection, Workspace
 from providers.base import Capabilities, Provider, ProviderError
-from ui.context import CompanyChoice, CompanyContext, NoSync, SyncState
+from ui.context import CompanyChoice, CompanyContext, NoSync
 from ui.tasks import reads_done
 
 log = logging.getLogger(__name__)
@@ -33,57 +33,6 @@ KEY_SEPARATOR = "/"
 
 def company_key(connection_id: str, company_id: str) -> str:
     return f"{connection_id}{KEY_SEPARATOR}{company_id}"
-
-
-class EngineSync:
-    """``EngineControl`` as the window's ``SyncControl``: the same calls, its state as a ``SyncState``, and
-    the workspace told when a run succeeded (the switcher shows the time)."""
-
-    def __init__(self, control: EngineControl, on_synced: Callable[[], None] = lambda: None):
-        self.control = control
-        self._on_synced = on_synced
-        self._unsubscribe = control.subscribe(self._changed)
-        self._last_sync = control.state().last_sync
-
-    available = True
-    reason = ""
-
-    def state(self) -> SyncState:
-        return _as_sync_state(self.control.state())
-
-    def subscribe(self, callback: Callable[[SyncState], None]) -> Callable[[], None]:
-        return self.control.subscribe(lambda state: callback(_as_sync_state(state)))
-
-    def sync_now(self) -> None:
-        self.control.sync_now()
-
-    def cancel(self) -> None:
-        self.control.cancel()
-
-    def edited(self) -> None:
-        self.control.edited()
-
-    async def retry(self, entry_id: int) -> None:
-        await self.control.retry(entry_id)
-
-    async def discard(self, entry_id: int) -> None:
-        await self.control.discard(entry_id)
-
-    async def resolve(self, entry_id: int, record: dict) -> None:
-        await self.control.resolve(entry_id, record)
-
-    async def stop(self) -> None:
-        self._unsubscribe()
-        await self.control.stop()
-
-    def _changed(self, state: ControlState) -> None:
-        if state.last_sync is not None and state.last_sync != self._last_sync:
-            self._last_sync = state.last_sync
-            self._on_synced()
-
-
-def _as_sync_state(state: ControlState) -> SyncState:
-    return SyncState(**asdict(state))
 
 
 class SignInNeeded(NoSync):
@@ -129,10 +78,12 @@ class WorkspaceSession:
             self.workspace.mark_opened(connection.id, company.id)
         else:
             engine = SyncEngine(store, provider, company=company.id)
-            control = EngineControl(engine, self._scheduler(engine))
-            sync = EngineSync(control, lambda: self.workspace.mark_synced(connection.id, company.id))
+            # EngineControl has the shape of the window's SyncControl (app never imports ui); the session
+            # only adds the switcher's "last synced" to it.
+            sync = EngineControl(engine, self._scheduler(engine))
+            sync.subscribe(_on_success(lambda: self.workspace.mark_synced(connection.id, company.id)))
             if self._start_sync:
-                control.start()
+                sync.start()
         context = CompanyContext(
             key=key, name=company.title, provider=connection.provider, store=store, connection=connection.title,
             currency=company.currency, sync=sync,
@@ -142,7 +93,7 @@ class WorkspaceSession:
 
     async def close(self, context: CompanyContext) -> None:
         entry = self._open.pop(context.key, None)
-        if isinstance(context.sync, EngineSync):
+        if isinstance(context.sync, EngineControl):
             await context.sync.stop()
         if entry is not None and entry[1] is not None:
             with contextlib.suppress(Exception):  # a client that cannot close cleanly still lets the store go
@@ -166,6 +117,18 @@ class WorkspaceSession:
             return connection, connection.company(company_id)
         except KeyError:
             raise LookupError("That company is no longer in this workspace: its connection was signed out.") from None
+
+
+def _on_success(callback: Callable[[], None]) -> Callable[[ControlState], None]:
+    """Calls ``callback`` each time a run succeeds (its ``last_sync`` moves on)."""
+    last: list[dt.datetime | None] = [None]
+
+    def changed(state: ControlState) -> None:
+        if state.last_sync is not None and state.last_sync != last[0]:
+            last[0] = state.last_sync
+            callback()
+
+    return changed
 
 
 def _open_or_create(path) -> CompanyStore:

@@ -148,6 +148,15 @@ def edit_customer(qtbot, window, row_id: int, field: str, value: str) -> None:
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
 
 
+def at_the_service(qtbot, service: Service, window, remote_id: str):
+    """The customer as the service holds it, read by a client of its own."""
+    async def read():
+        async with service.client(window.context.key.split("/", 1)[1]) as remote:
+            return await remote.get(Entity.CUSTOMERS, remote_id)
+
+    return wait_for(qtbot, read())
+
+
 def first_customer(store):
     return store.page(CUSTOMERS, Filters(archived=False), Sort("name"), None, 1).rows[0]
 
@@ -201,12 +210,7 @@ def test_an_edit_made_offline_reaches_the_service_when_it_is_back(qtbot, service
     qtbot.waitUntil(lambda: window.status.pending.text() == "All changes sent", timeout=5000)
 
     remote_id = store.get(tables.CUSTOMERS, row.id).remote_id
-
-    async def at_the_service():
-        async with suite.client(window.context.key.split("/", 1)[1]) as remote:
-            return await remote.get(Entity.CUSTOMERS, remote_id)
-
-    assert wait_for(qtbot, at_the_service()).phone == "0117 496 0101"
+    assert at_the_service(qtbot, suite, window, remote_id).phone == "0117 496 0101"
     screenshot(window, shots, "flow-back-online-synced")
 
 
@@ -254,11 +258,7 @@ def test_a_conflict_is_settled_field_by_field_in_the_window(qtbot, services, wor
     qtbot.waitUntil(lambda: store.outbox_counts() == {"pending": 0, "failed": 0, "conflict": 0}, timeout=15_000)
     qtbot.waitUntil(lambda: window.status.pending.text() == "All changes sent", timeout=5000)
 
-    async def at_the_service():
-        async with suite.client(company) as remote:
-            return await remote.get(Entity.CUSTOMERS, local.remote_id)
-
-    settled = wait_for(qtbot, at_the_service())
+    settled = at_the_service(qtbot, suite, window, local.remote_id)
     assert (settled.phone, settled.email) == ("0117 999 2222", "mine@harbour.example")
     cached = store.get(tables.CUSTOMERS, row.id)
     assert (cached.phone, cached.email) == ("0117 999 2222", "mine@harbour.example")
