@@ -9,6 +9,7 @@ paints before any data has arrived and never waits on the disk.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from importlib import metadata
 
@@ -47,6 +48,7 @@ NAVIGATION = (("customers", "Customers", "customers"), ("invoices", "Invoices", 
               ("bank_accounts", "Bank accounts", "bank"), ("reports", "Reports", "reports"),
               ("sync_activity", "Sync activity", "sync"))
 DEFAULT_VIEW = "invoices"
+LIVE_REFRESH_S = 2.0  # while a sync runs, the lists re-read what it brought at most this often
 COUNTS_EVERY_MS = 10_000  # the outbox counts are also refreshed after every edit and sync
 
 
@@ -73,6 +75,7 @@ class MainWindow(QMainWindow):
         self.tasks = Tasks(on_error=lambda error: dialogs.tell(self, "That did not work", dialogs.explain(error)))
         self._unsubscribe = lambda: None
         self._closing_confirmed = False
+        self._live_refresh = 0.0
         self.setWindowIcon(theme.app_icon())
         self.setMinimumSize(QSize(760, 520))
 
@@ -376,8 +379,13 @@ class MainWindow(QMainWindow):
     def _sync_state(self, state: SyncState) -> None:
         was_running = self.status.state.running
         self.status.show_state(state)
+        now = time.monotonic()
         if was_running and not state.running:
             self.refresh_views()  # what the sync brought in
+        elif state.running and state.done and now - self._live_refresh > LIVE_REFRESH_S:
+            # A first pull can take minutes (AccBooks allows a request a second): the lists fill as it goes.
+            self._live_refresh = now
+            self.refresh_views()
 
     def set_scheme(self, scheme: theme.Scheme) -> None:
         if self.theme is not None:

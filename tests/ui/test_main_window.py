@@ -126,6 +126,26 @@ def test_status_bar_follows_sync_and_cancel_reaches_it(qtbot, loop, context):
     window.close()
 
 
+def test_the_lists_fill_while_a_long_first_pull_runs(qtbot, loop, context, store, monkeypatch):
+    import ui.main_window as main_window
+
+    monkeypatch.setattr(main_window, "LIVE_REFRESH_S", 0.0)
+    sync = FakeSync(store)
+    context.sync = sync
+    window = open_window(qtbot, context)
+    model = window.invoices.model
+    settle(qtbot, model)
+    before = model.total
+    sync.play(SyncState(online=True, running=True, activity="Reading invoices", done=0))
+    pulled = [store.get(tables.INVOICES, n) for n in range(1, 6)]
+    pulled = [doc.model_copy(update={"local_id": None, "remote_id": f"pulled-{n}", "number": f"P-{n}"})
+              for n, doc in enumerate(pulled)]
+    store.upsert_now(tables.INVOICES, pulled)
+    sync.play(SyncState(online=True, running=True, activity="Reading invoices", done=1000))
+    qtbot.waitUntil(lambda: model.total == before + 5, timeout=3000)  # still running: the list caught up
+    window.close()
+
+
 def test_sync_activity_lists_the_outbox_and_resolves_a_conflict(qtbot, loop, context, store, shots):
     sync = FakeSync(store)
     context.sync = sync
