@@ -12,7 +12,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from app.store.schema import LATEST_VERSION, MIGRATIONS, Migration, ensure_indexes_sql
+from app.store.schema import LATEST_VERSION, MIGRATIONS, Migration, ensure_indexes_sql, ensure_triggers_sql
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def open_company_file(path: Path, *, create: bool = False) -> sqlite3.Connection
     conn = connect(path)
     try:
         migrate(conn, path)
-        _execute_script(conn, ensure_indexes_sql())
+        _execute_script(conn, ensure_indexes_sql() + ensure_triggers_sql())
     except BaseException:
         conn.close()
         raise

@@ -295,6 +295,15 @@ MIGRATIONS: list[Migration] = [
 LATEST_VERSION = MIGRATIONS[-1].version
 
 
+RENUMBER_TRIGGERS = tuple(f"{table}_id_reused" for table in _SYNCED_TABLES)
+
+
+def ensure_triggers_sql() -> str:
+    """Recreate any id-reuse trigger a bulk load dropped (and was interrupted before restoring)."""
+    return "".join(_RENUMBER.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS", 1).format(
+        table=table, entity=entity) for table, entity in _SYNCED_TABLES.items())
+
+
 def ensure_indexes_sql() -> str:
     """Recreate any secondary index a bulk load dropped (and was interrupted before restoring)."""
     return _indexes_sql(INVOICE_INDEXES) + _indexes_sql(CUSTOMER_INDEXES)

@@ -25,7 +25,13 @@ from app.domain import Record
 from app.domain.documents import SalesDocument
 from app.store import outbox, queries, search, tables
 from app.store.database import connect
-from app.store.schema import CUSTOMER_INDEXES, INVOICE_INDEXES, ensure_indexes_sql
+from app.store.schema import (
+    CUSTOMER_INDEXES,
+    INVOICE_INDEXES,
+    RENUMBER_TRIGGERS,
+    ensure_indexes_sql,
+    ensure_triggers_sql,
+)
 from app.store.tables import TableSpec
 from app.store.writer import Writer, transaction
 
@@ -123,14 +129,15 @@ class CompanyStore:
         previous chunk: sqlite3 releases the GIL while it steps, so the two overlap on two cores.
         """
         chunks: queue.SimpleQueue[_Chunk | BaseException | None] = queue.SimpleQueue()
-        done = self.writer.submit(_store_chunks(spec, chunks))
+        sql = _ChunkSql(spec)
+        done = self.writer.submit(_store_chunks(spec, sql, chunks))
         to_row = spec.to_row
         search_values = spec.search.values if spec.search else None
         side_values = spec.side.values if spec.side else None
         chunk: dict[str, tuple[tuple, tuple | None, tuple | None]] = {}
 
         def hand_over(chunk: dict) -> None:
-            handed = _Chunk.of(spec, chunk)
+            handed = _Chunk.of(spec, sql, chunk)
             chunks.put(handed)
             # Wait while the writer stores the rows themselves: that part needs the GIL for every
             # row, and would crawl if we kept it busy. The search and side rows follow from JSON
@@ -160,13 +167,19 @@ class CompanyStore:
         return await asyncio.to_thread(self.upsert_now, spec, records)
 
     def begin_bulk_load(self) -> bool:
-        """Before a first full pull into an empty company: drop the sort indexes, to be built once at the end.
+        """Before a first full pull into an empty company: drop the sort indexes, to be built once at the end
+        (and the id-reuse triggers, restored then; a file left without them by a crash gets them back when
+        it is opened).
         Returns False (and changes nothing) if the company already holds documents."""
         def job(conn: sqlite3.Connection) -> bool:
             if conn.execute("SELECT 1 FROM invoices LIMIT 1").fetchone():
                 return False
             for name in (*INVOICE_INDEXES, *CUSTOMER_INDEXES):
                 conn.execute(f"DROP INDEX IF EXISTS {name}")
+            # A trigger costs 3-6 us per inserted row (a sub-program run per row): the store's own
+            # inserts free reused ids themselves (free_new_ids) while the triggers are away.
+            for name in RENUMBER_TRIGGERS:
+                conn.execute(f"DROP TRIGGER IF EXISTS {name}")
             return True
         return self.writer.run(job)
 
@@ -174,7 +187,7 @@ class CompanyStore:
         """Build any missing index and refresh the planner's statistics and the customers' balances."""
         def job(conn: sqlite3.Connection) -> None:
             conn.execute("PRAGMA synchronous = NORMAL")
-            conn.executescript(ensure_indexes_sql())
+            conn.executescript(ensure_indexes_sql() + ensure_triggers_sql())
             # One segment per search index (a second for a million invoices): a bulk load leaves
             # dozens, and a search that confirms rows by rowid seeks through every one of them.
             for spec in tables.ALL:
@@ -236,8 +249,8 @@ class CompanyStore:
 
 @dataclass(frozen=True)
 class _Chunk:
-    """Up to _CHUNK records ready to store: rows as tuples, and the search and side values as JSON
-    texts (each led by the remote id) that SQLite inserts from on its own."""
+    """Up to _CHUNK records ready to store: rows as tuples, and the side values and the search text the
+    row does not hold as JSON arrays in row order, that SQLite inserts from on its own."""
 
     items: list[tuple[tuple, tuple | None, tuple | None]]
     search_json: str | None
@@ -245,15 +258,19 @@ class _Chunk:
     rows_stored: threading.Event
 
     @classmethod
-    def of(cls, spec: TableSpec, by_remote_id: dict[str, tuple[tuple, tuple | None, tuple | None]]) -> _Chunk:
+    def of(cls, spec: TableSpec, sql: _ChunkSql,
+           by_remote_id: dict[str, tuple[tuple, tuple | None, tuple | None]]) -> _Chunk:
         items = list(by_remote_id.values())
         search_json = side_json = None
-        if spec.search is not None:
-            search_json = _encode_json([(row[0], *found) for row, found, _ in items])
+        if len(sql.search_extra) == 1:
+            (at,) = sql.search_extra
+            search_json = _encode_json([found[at] for _, found, _ in items])
+        elif sql.search_extra:
+            search_json = _encode_json([[found[at] for at in sql.search_extra] for _, found, _ in items])
         if spec.side is not None and spec.side.is_json:
-            side_json = "[" + ",".join(f"[{_encode_json(row[0])},{side[0]}]" for row, _, side in items) + "]"
+            side_json = "[" + ",".join(side[0] for _, _, side in items) + "]"
         elif spec.side is not None:
-            side_json = _encode_json([(row[0], *side) for row, _, side in items])
+            side_json = _encode_json([side for _, _, side in items])
         return cls(items, search_json, side_json, threading.Event())
 
 
@@ -261,26 +278,43 @@ _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check
 
 
 class _ChunkSql:
-    """The statements that store a chunk, derived from the table's spec."""
+    """The statements that store a chunk, derived from the table's spec.
+
+    New rows take consecutive ids (SQLite gives each the largest id + 1), so the side and search rows
+    of a chunk of new records are keyed ``?1 + position``: no look-up by remote id per row. The search
+    columns the row itself holds (names, numbers) are read back from it; only the others (an invoice's
+    line descriptions) travel as JSON."""
 
     def __init__(self, spec: TableSpec):
         self.upsert = _upsert_sql(spec)
+        self.insert = (f"INSERT INTO {spec.table} ({', '.join(spec.columns)}) VALUES ({spec.values_clause()})")
         self.known = f"SELECT remote_id, id, payload_hash FROM {spec.table} WHERE remote_id IN "
-        own_id = f"(SELECT t.id FROM {spec.table} t WHERE t.remote_id = j.value ->> 0)"
+        self.search_extra: tuple[int, ...] = ()
         self.search_json = self.side_json = None
         if spec.search is not None:
-            values = ", ".join(f"j.value ->> {n + 1}" for n in range(len(spec.search.columns)))
-            self.search_json = (f"INSERT INTO {spec.search.fts} (rowid, {', '.join(spec.search.columns)}) "
-                                f"SELECT {own_id}, {values} FROM json_each(?) AS j")
+            columns = spec.search.columns
+            self.search_extra = tuple(n for n, c in enumerate(columns) if c not in spec.columns)
+            values = []
+            for n, column in enumerate(columns):
+                if n not in self.search_extra:
+                    values.append(f"t.{column}")
+                elif len(self.search_extra) == 1:
+                    values.append("j.value")
+                else:
+                    values.append(f"j.value ->> {self.search_extra.index(n)}")
+            source = (f"json_each(?2) AS j JOIN {spec.table} t ON t.id = ?1 + j.key" if self.search_extra
+                      else f"{spec.table} t WHERE t.id BETWEEN ?1 AND ?2")
+            self.search_json = (f"INSERT INTO {spec.search.fts} (rowid, {', '.join(columns)}) "
+                                f"SELECT t.id, {', '.join(values)} FROM {source}")
         if spec.side is not None:
-            # ->> of a JSON array gives its (minified) text, which is how the column keeps it.
-            values = ", ".join(f"j.value ->> {n + 1}" for n in range(len(spec.side.columns)))
+            # json_each gives an array element as its (minified) text, which is how the column keeps it.
+            single = len(spec.side.columns) == 1
+            values = ", ".join("j.value" if single else f"j.value ->> {n}" for n in range(len(spec.side.columns)))
             self.side_json = (f"INSERT OR REPLACE INTO {spec.side.table} ({spec.side.key}, "
-                              f"{', '.join(spec.side.columns)}) SELECT {own_id}, {values} FROM json_each(?) AS j")
+                              f"{', '.join(spec.side.columns)}) SELECT ?1 + j.key, {values} FROM json_each(?2) AS j")
 
 
-def _store_chunks(spec: TableSpec, chunks: queue.SimpleQueue):
-    sql = _ChunkSql(spec)
+def _store_chunks(spec: TableSpec, sql: _ChunkSql, chunks: queue.SimpleQueue):
     hash_at = spec.columns.index("payload_hash")
 
     def job(conn: sqlite3.Connection) -> int:
@@ -305,16 +339,39 @@ def _store_chunk(conn: sqlite3.Connection, spec: TableSpec, sql: _ChunkSql, hash
             sql.known + f"({','.join('?' * len(chunk.items))})", [row[0] for row, _, _ in chunk.items])}
         if known:
             return _store_known_chunk(conn, spec, sql, hash_at, held, chunk, known)
-        conn.executemany(sql.upsert, [row for row, _, _ in chunk.items])
+        # All new (a first pull): a plain insert, no conflict to look for.
+        before = free_new_ids(conn, spec, len(chunk.items))
+        conn.executemany(sql.insert, [row for row, _, _ in chunk.items])
     finally:
         chunk.rows_stored.set()
-    # All new (a first pull): these run inside SQLite without the GIL while the caller builds the
-    # next chunk.
+    first, last = before + 1, conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+    if last - before != len(chunk.items):
+        # Ids were not handed out in sequence (only past the largest possible id): key them by remote id.
+        ids = dict(conn.execute(sql.known.replace(", payload_hash", "") + f"({','.join('?' * len(chunk.items))})",
+                                [row[0] for row, _, _ in chunk.items]).fetchall())
+        _index_written(conn, spec, [(ids[row[0]], values, side) for row, values, side in chunk.items], [])
+        return len(chunk.items)
+    # These run inside SQLite without the GIL while the caller builds the next chunk.
     if sql.side_json:
-        conn.execute(sql.side_json, (chunk.side_json,))
+        conn.execute(sql.side_json, (first, chunk.side_json))
     if sql.search_json:
-        conn.execute(sql.search_json, (chunk.search_json,))
+        conn.execute(sql.search_json, (first, chunk.search_json if sql.search_extra else last))
     return len(chunk.items)
+
+
+def free_new_ids(conn: sqlite3.Connection, spec: TableSpec, count: int) -> int:
+    """Before ``count`` new rows are inserted: move the outbox entries (and the service's copies) that name
+    the ids those rows will take (records deleted here, whose deletion may not be sent yet) to an id no
+    row can have, as the ``{table}_id_reused`` trigger does, which a bulk load drops (see schema). Returns
+    the largest id in the table."""
+    top = conn.execute(f"SELECT coalesce(max(id), 0) FROM {spec.table}").fetchone()[0]
+    moved = conn.execute("SELECT record_id, -min(id) FROM outbox WHERE entity = ? AND record_id > ? "
+                         "AND record_id <= ? GROUP BY record_id", (spec.entity, top, top + count)).fetchall()
+    for old, new in moved:
+        conn.execute("UPDATE outbox SET record_id = ? WHERE entity = ? AND record_id = ?", (new, spec.entity, old))
+        conn.execute("UPDATE sync_theirs SET record_id = ? WHERE entity = ? AND record_id = ?",
+                     (new, spec.entity, old))
+    return top
 
 
 def _store_known_chunk(conn: sqlite3.Connection, spec: TableSpec, sql: _ChunkSql, hash_at: int, held: set[int],
@@ -329,21 +386,26 @@ def _store_known_chunk(conn: sqlite3.Connection, spec: TableSpec, sql: _ChunkSql
             changed.append((found[0], *item))
     if not (new or changed):
         return 0
+    if new:
+        free_new_ids(conn, spec, len(new))
     conn.executemany(sql.upsert, [row for row, _, _ in new] + [row for _, row, _, _ in changed])
     ids = dict(conn.execute(sql.known.replace(", payload_hash", "") + f"({','.join('?' * len(new))})",
                             [row[0] for row, _, _ in new]).fetchall()) if new else {}
-    written = [(ids[row[0]], values, side) for row, values, side in new] + \
-              [(rowid, values, side) for rowid, _, values, side in changed]
+    _index_written(conn, spec, [(ids[row[0]], values, side) for row, values, side in new],
+                   [(rowid, values, side) for rowid, _, values, side in changed])
+    return len(new) + len(changed)
+
+
+def _index_written(conn: sqlite3.Connection, spec: TableSpec, new: list[tuple[int, tuple | None, tuple | None]],
+                   changed: list[tuple[int, tuple | None, tuple | None]]) -> None:
+    """The side rows and search entries of rows just written, ``(id, search values, side values)``."""
     if spec.side is not None:
-        _write_side(conn, spec, [(rowid, side) for rowid, _, side in written])
+        _write_side(conn, spec, [(rowid, side) for rowid, _, side in new + changed])
     if spec.search is not None:
         if new:
-            search.index(conn, spec.search, [(rowid, values) for rowid, values, _ in written[:len(new)]],
-                         replace=False)
+            search.index(conn, spec.search, [(rowid, values) for rowid, values, _ in new], replace=False)
         if changed:
-            search.index(conn, spec.search, [(rowid, values) for rowid, values, _ in written[len(new):]],
-                         replace=True)
-    return len(new) + len(changed)
+            search.index(conn, spec.search, [(rowid, values) for rowid, values, _ in changed], replace=True)
 
 
 def _write_side(conn: sqlite3.Connection, spec: TableSpec, items: list[tuple[int, tuple]]) -> None:
@@ -362,6 +424,7 @@ def _save(conn: sqlite3.Connection, spec: TableSpec, record: R) -> R:
     row = dict(zip(spec.columns, spec.to_row(record), strict=True))
     editable = [c for c in spec.columns if c not in _SYNC_COLUMNS]
     if record.local_id is None:
+        free_new_ids(conn, spec, 1)
         cursor = conn.execute(
             f"INSERT INTO {spec.table} ({', '.join(editable)}) VALUES ({', '.join('?' * len(editable))})",
             [row[c] for c in editable])

@@ -26,7 +26,7 @@ from typing import Any
 from app.domain import Record
 from app.store import outbox, search
 from app.store.outbox import OPEN_STATES, OutboxEntry
-from app.store.store import CompanyStore
+from app.store.store import CompanyStore, free_new_ids
 from app.store.tables import TableSpec
 from app.store.writer import transaction
 
@@ -383,6 +383,7 @@ def write_row(conn: sqlite3.Connection, spec: TableSpec, local_id: int | None, r
     _release_remote_id(conn, spec, record.remote_id, keep=local_id)
     values = _row_values(conn, spec, record)
     if local_id is None:
+        free_new_ids(conn, spec, 1)
         cursor = conn.execute(f"INSERT INTO {spec.table} ({', '.join(spec.columns)}) "
                               f"VALUES ({', '.join('?' * len(spec.columns))})", values)
         local_id = cursor.lastrowid

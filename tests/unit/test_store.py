@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import sqlite3
 from decimal import Decimal
 
@@ -246,3 +247,34 @@ def test_async_upsert_runs_off_the_loop(store, company):
     changed, ticks = asyncio.run(pull())
     assert changed == company.counts.customers
     assert ticks > 1  # the loop kept running while the page was stored
+
+
+def _triggers(store):
+    return {r[0] for r in store.reader().execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+
+
+def test_a_bulk_load_without_the_id_reuse_triggers_still_frees_reused_ids(tmp_path, company):
+    path = tmp_path / "c.sqlite"
+    with CompanyStore.create(path) as store:
+        store.upsert_now(tables.CUSTOMERS, company.customers())
+        invoices = list(itertools.islice(company.invoices(), 600))
+        store.upsert_now(tables.INVOICES, invoices[:1])
+        gone = store.get_by_remote_id(tables.INVOICES, invoices[0].remote_id)
+        store.delete(tables.INVOICES, gone.local_id)  # its deletion waits to be sent
+        assert store.begin_bulk_load()
+        assert not _triggers(store) & {"invoices_id_reused", "customers_id_reused"}
+        store.upsert_now(tables.INVOICES, invoices[1:])
+        taker = store.get_by_remote_id(tables.INVOICES, invoices[1].remote_id)
+        assert taker.local_id == gone.local_id  # SQLite handed the id out again...
+        (waiting,) = store.outbox_entries()  # ...and the deletion still names the deleted record, not it
+        assert waiting.op == "delete" and waiting.edit["remote_id"] == invoices[0].remote_id
+        assert waiting.record_id < 0 and store.record_state(tables.INVOICES, taker.local_id) is None
+        # Every new row has its lines and its search entry under its own id.
+        for invoice in (invoices[1], invoices[300], invoices[-1]):
+            row = store.get_by_remote_id(tables.INVOICES, invoice.remote_id)
+            assert row.lines == invoice.lines
+            assert row.local_id in {r.id for r in store.page(INVOICES, Filters(text=invoice.number), Sort("number")).rows}
+    with CompanyStore.open(path) as store:  # a bulk load cut short: the triggers come back on opening
+        assert {"invoices_id_reused", "customers_id_reused"} <= _triggers(store)
+        store.end_bulk_load()
+        assert {"invoices_id_reused", "customers_id_reused"} <= _triggers(store)
