@@ -84,8 +84,18 @@ class Books:
         """Every id in the collection, ascending (the order records were created in)."""
         key = (biz, collection)
         if key not in self._ids:
-            self._ids[key] = sorted(_id_of(text) for text in self.store.page_texts(biz, collection, 0, -1))
+            self._ids[key] = sorted(self._stored_ids(biz, collection))
         return self._ids[key]
+
+    def _stored_ids(self, biz: str, collection: str) -> list[int]:
+        # ``put`` keys every record by its id: reading the keys alone takes milliseconds, where parsing
+        # 100,000 stored records took 400 ms (on the event loop, for an in-process sandbox).
+        with self.store._lock:
+            keys = [row[0] for row in self.store._db.execute(
+                "SELECT id FROM docs WHERE company=? AND collection=?", (biz, collection))]
+        if all(key.isdigit() for key in keys):
+            return [int(key) for key in keys]
+        return [_id_of(text) for text in self.store.page_texts(biz, collection, 0, -1)]
 
     def exists(self, biz: str, collection: str, ident: int) -> bool:
         ids = self.ids(biz, collection)
