@@ -31,7 +31,7 @@ CUSTOMERS = SearchSpec(
 INVOICES = SearchSpec(
     "invoices_fts", ("number", "customer_name", "reference", "descriptions"),
     # Each distinct description once: the index only needs to know a word is there.
-    lambda d: (d.number, d.customer_name, d.reference, " ".join(dict.fromkeys(line.description for line in d.lines))))
+    lambda d: (d.number, d.customer_name, d.reference, " ".join(dict.fromkeys([line.description for line in d.lines]))))
 
 FOR_MODEL: list[tuple[type, SearchSpec]] = [(Customer, CUSTOMERS), (SalesDocument, INVOICES)]
 

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.domain import Customer, Invoice, InvoiceLine, payload_hash
+from app.domain.documents import CreditNote
 from app.domain.generate import DemoCompany
 from app.store import CUSTOMERS, INVOICES, CompanyExists, CompanyStore, Filters, Sort, tables
 
@@ -191,6 +192,22 @@ def test_balances_are_what_customers_owe(filled, company):
     top = filled.page(CUSTOMERS, Filters(), Sort("balance", descending=True), limit=5).rows
     for row in top:
         assert row.balance == owed[row.remote_id]
+
+
+def test_balances_of_everyone_at_once_agree_with_one_customer_at_a_time(store, company):
+    store.upsert_now(tables.CUSTOMERS, company.customers())
+    invoices = list(itertools.islice(company.invoices(), 400))
+    paid = next(i for i in invoices if i.status == "paid")
+    credit = CreditNote(**{**paid.model_dump(exclude={"kind"}), "remote_id": "cn-1", "number": "CN-1",
+                           "status": "approved", "amount_paid": Decimal(0)})
+    store.upsert_now(tables.INVOICES, [*invoices, credit])
+    read = "SELECT id, balance FROM customers ORDER BY id"
+    store.refresh_balances()
+    everyone = store.reader().execute(read).fetchall()
+    store.writer.run(lambda conn: conn.execute("UPDATE customers SET balance = 12345"))
+    store.refresh_balances([customer_id for customer_id, _ in everyone])
+    assert store.reader().execute(read).fetchall() == everyone
+    assert len({balance for _, balance in everyone}) > 5
 
 
 def test_an_invoice_reads_back_exactly(filled, company):
