@@ -12,6 +12,7 @@ import os
 import sqlite3
 from pathlib import Path
 
+from app.store import search
 from app.store.schema import LATEST_VERSION, MIGRATIONS, Migration, ensure_indexes_sql, ensure_triggers_sql
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,7 @@ def open_company_file(path: Path, *, create: bool = False) -> sqlite3.Connection
     try:
         migrate(conn, path)
         _execute_script(conn, ensure_indexes_sql() + ensure_triggers_sql())
+        search.ensure_automerge(conn)
     except BaseException:
         conn.close()
         raise

@@ -34,6 +34,23 @@ INVOICES = SearchSpec(
     lambda d: (d.number, d.customer_name, d.reference, " ".join(dict.fromkeys([line.description for line in d.lines]))))
 
 FOR_MODEL: list[tuple[type, SearchSpec]] = [(Customer, CUSTOMERS), (SalesDocument, INVOICES)]
+ALL = (CUSTOMERS, INVOICES)
+
+# FTS5's default: merge when four segments of a size have piled up (a bulk load turns it off meanwhile).
+AUTOMERGE = 4
+
+
+def set_automerge(conn: sqlite3.Connection, value: int) -> None:
+    for spec in ALL:
+        conn.execute(f"INSERT INTO {spec.fts}({spec.fts}, rank) VALUES ('automerge', ?)", (value,))
+
+
+def ensure_automerge(conn: sqlite3.Connection) -> None:
+    """Turn merging back on if a bulk load was cut short with it off (the setting lives in the file)."""
+    for spec in ALL:
+        found = conn.execute(f"SELECT v FROM {spec.fts}_config WHERE k = 'automerge'").fetchone()
+        if found is not None and found[0] == 0:
+            conn.execute(f"INSERT INTO {spec.fts}({spec.fts}, rank) VALUES ('automerge', ?)", (AUTOMERGE,))
 
 
 def index(conn: sqlite3.Connection, spec: SearchSpec, items: Iterable[tuple[int, tuple]], *, replace: bool) -> None:

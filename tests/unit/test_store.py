@@ -266,6 +266,10 @@ def test_async_upsert_runs_off_the_loop(store, company):
     assert ticks > 1  # the loop kept running while the page was stored
 
 
+def _automerge(store):
+    return store.reader().execute("SELECT v FROM invoices_fts_config WHERE k = 'automerge'").fetchone()[0]
+
+
 def _triggers(store):
     return {r[0] for r in store.reader().execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
 
@@ -280,6 +284,7 @@ def test_a_bulk_load_without_the_id_reuse_triggers_still_frees_reused_ids(tmp_pa
         store.delete(tables.INVOICES, gone.local_id)  # its deletion waits to be sent
         assert store.begin_bulk_load()
         assert not _triggers(store) & {"invoices_id_reused", "customers_id_reused"}
+        assert _automerge(store) == 0
         store.upsert_now(tables.INVOICES, invoices[1:])
         taker = store.get_by_remote_id(tables.INVOICES, invoices[1].remote_id)
         assert taker.local_id == gone.local_id  # SQLite handed the id out again...
@@ -291,7 +296,9 @@ def test_a_bulk_load_without_the_id_reuse_triggers_still_frees_reused_ids(tmp_pa
             row = store.get_by_remote_id(tables.INVOICES, invoice.remote_id)
             assert row.lines == invoice.lines
             assert row.local_id in {r.id for r in store.page(INVOICES, Filters(text=invoice.number), Sort("number")).rows}
-    with CompanyStore.open(path) as store:  # a bulk load cut short: the triggers come back on opening
+    with CompanyStore.open(path) as store:  # a bulk load cut short: what it turned off comes back on opening
         assert {"invoices_id_reused", "customers_id_reused"} <= _triggers(store)
+        assert _automerge(store) == 4
         store.end_bulk_load()
         assert {"invoices_id_reused", "customers_id_reused"} <= _triggers(store)
+        assert _automerge(store) == 4
