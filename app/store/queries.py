@@ -287,7 +287,7 @@ def _walk(conn: sqlite3.Connection, view: View, filters: Filters, sort: Sort, co
         density = max(hits / walked, density / 4)
         wanted = limit - len(kept)
         spent = time.perf_counter() - started
-        per_row = spent / walked
+        per_row = max(spent / walked, 1e-7)  # a coarse clock may read no time at all
         if spent + per_row * wanted / density > _WALK_BUDGET_S:
             # Confirming the rest would cost more than listing the matches (the matches are sparse this
             # early in the order, or the index is slow to seek): the plain query, by the list.
