@@ -15,6 +15,7 @@ import datetime as dt
 import itertools
 import json
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -143,18 +144,22 @@ def main() -> None:
     args = parser.parse_args()
 
     results: dict[str, object] = {}
-    if args.reuse:
-        path = args.reuse
-    else:
-        path = args.keep or Path(tempfile.mkdtemp()) / "bench.sqlite"
-        company = DemoCompany("Benchmark Wholesale Ltd", args.invoices, seed=7)
-        company.counts = type(company.counts)(args.customers, args.invoices)
-        company._names = company._customer_names()
-        with CompanyStore.create(path) as store:
-            results.update(ingest(store, company))
-        results["peak RSS during ingest MB"] = round(peak_rss_mb())
-        results["file size MB"] = round(path.stat().st_size / 1e6)
-    results.update(queries(path, args.repeat))
+    # A million invoices make a 1 GB file: unless it is to be kept, it goes when the run ends.
+    scratch = None if args.reuse or args.keep else Path(tempfile.mkdtemp(prefix="bench_store-"))
+    path = args.reuse or args.keep or scratch / "bench.sqlite"
+    try:
+        if not args.reuse:
+            company = DemoCompany("Benchmark Wholesale Ltd", args.invoices, seed=7)
+            company.counts = type(company.counts)(args.customers, args.invoices)
+            company._names = company._customer_names()
+            with CompanyStore.create(path) as store:
+                results.update(ingest(store, company))
+            results["peak RSS during ingest MB"] = round(peak_rss_mb())
+            results["file size MB"] = round(path.stat().st_size / 1e6)
+        results.update(queries(path, args.repeat))
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     print(f"{'figure':40} {'measured':>12} {'target':>10}")
     for name, value in results.items():
